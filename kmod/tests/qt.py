@@ -1,0 +1,158 @@
+"""Small helpers for talking to the xt_qtaguid module from tests.
+
+Everything here goes through the real /proc and /dev files; nothing is faked.
+"""
+import errno
+import os
+import subprocess
+import time
+
+PROC = "/proc/net/xt_qtaguid"
+CTRL = PROC + "/ctrl"
+STATS = PROC + "/stats"
+
+STATS_HEADER = (
+    "idx iface acct_tag_hex uid_tag_int cnt_set rx_bytes rx_packets tx_bytes tx_packets "
+    "rx_tcp_bytes rx_tcp_packets rx_udp_bytes rx_udp_packets rx_other_bytes rx_other_packets "
+    "tx_tcp_bytes tx_tcp_packets tx_udp_bytes tx_udp_packets tx_other_bytes tx_other_packets"
+)
+COUNTERS = STATS_HEADER.split()[5:]
+
+
+def ko_path():
+    """Path of the xt_qtaguid.ko built for the running kernel (set by the VM harness)."""
+    return os.environ["QTAG_KO"]
+
+
+def load(**params):
+    """(Re)load the module with the given module parameters."""
+    unload()
+    for dep in ("nf_socket_ipv4", "nf_socket_ipv6"):
+        subprocess.run(["modprobe", dep], check=True)
+    args = [f"{k}={v}" for k, v in params.items()]
+    subprocess.run(["insmod", ko_path(), *args], check=True)
+
+
+def unload():
+    if os.path.exists("/sys/module/xt_qtaguid"):
+        subprocess.run(["rmmod", "xt_qtaguid"], check=True)
+
+
+def write_ctrl(cmd, fd=None):
+    """Write one command to ctrl; return 0 on success or the errno of the failure.
+
+    `fd` may be an already open ctrl file descriptor (e.g. one opened by another uid).
+    """
+    data = cmd if isinstance(cmd, bytes) else cmd.encode()
+    own = fd is None
+    if own:
+        fd = os.open(CTRL, os.O_WRONLY)
+    try:
+        n = os.write(fd, data)
+        assert n == len(data), (n, len(data))
+        return 0
+    except OSError as e:
+        return e.errno
+    finally:
+        if own:
+            os.close(fd)
+
+
+def tag_cmd(fd, tag=0, uid=None):
+    """The command string libcutils would write: the tag goes in the high 32 bits."""
+    if uid is None:
+        return f"t {fd} {tag << 32}"
+    return f"t {fd} {tag << 32} {uid}"
+
+
+def tag(sock_or_fd, tag=0, uid=None):
+    fd = sock_or_fd if isinstance(sock_or_fd, int) else sock_or_fd.fileno()
+    err = write_ctrl(tag_cmd(fd, tag, uid))
+    if err:
+        raise OSError(err, os.strerror(err), f"tag fd={fd} tag={tag} uid={uid}")
+
+
+def untag(sock_or_fd):
+    fd = sock_or_fd if isinstance(sock_or_fd, int) else sock_or_fd.fileno()
+    err = write_ctrl(f"u {fd}")
+    if err:
+        raise OSError(err, os.strerror(err), f"untag fd={fd}")
+
+
+def read_ctrl():
+    """Return (tagged sockets as dicts, events as a dict) from reading ctrl."""
+    with open(CTRL) as f:
+        lines = f.read().splitlines()
+    assert lines and lines[-1].startswith("events: "), lines[-1:]
+    socks = []
+    for line in lines[:-1]:
+        # sock=<id> tag=0x<hex> (uid=<uid>) pid=<pid> f_count=<n>
+        fields = line.replace("(", "").replace(")", "").split()
+        d = dict(f.split("=", 1) for f in fields)
+        socks.append({
+            "sock": d["sock"],
+            "tag": int(d["tag"], 16),
+            "uid": int(d["uid"]),
+            "pid": int(d["pid"]),
+            "f_count": int(d["f_count"]),
+        })
+    events = dict((k, int(v)) for k, v in (f.split("=") for f in lines[-1].split()[1:]))
+    return socks, events
+
+
+def read_stats(path=STATS, fd=None):
+    """Parse stats with Android's rules: exact header, idx consecutive from 2.
+
+    Returns a list of dicts with iface, tag (unshifted 32-bit), uid, set and the 16 counters.
+    """
+    if fd is None:
+        with open(path) as f:
+            text = f.read()
+    else:
+        chunks = []
+        while True:
+            b = os.read(fd, 65536)
+            if not b:
+                break
+            chunks.append(b)
+        text = b"".join(chunks).decode()
+    lines = text.splitlines()
+    assert lines[0] == STATS_HEADER, lines[0]
+    rows = []
+    for n, line in enumerate(lines[1:], start=2):
+        f = line.split()
+        assert len(f) == 21, line
+        assert int(f[0]) == n, f"idx {f[0]} where {n} expected: {line}"
+        assert f[2].startswith("0x"), line
+        row = {"iface": f[1], "tag": int(f[2], 16), "uid": int(f[3]), "set": int(f[4])}
+        row.update(zip(COUNTERS, map(int, f[5:])))
+        rows.append(row)
+    return rows
+
+
+def sum_rows(rows, **match):
+    """Sum the counters of the rows whose fields equal `match` (e.g. iface=, uid=, tag=)."""
+    total = dict.fromkeys(COUNTERS, 0)
+    for r in rows:
+        if all(r[k] == v for k, v in match.items()):
+            for c in COUNTERS:
+                total[c] += r[c]
+    return total
+
+
+def dmesg():
+    return subprocess.run(["dmesg"], capture_output=True, text=True).stdout
+
+
+def wait_for(pred, timeout=1.0, step=0.02):
+    """Poll pred() until true or timeout; return the last value."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= end:
+            return v
+        time.sleep(step)
+
+
+EBADF, EINVAL, EPERM, ENOTSOCK, EMFILE, EBUSY = (
+    errno.EBADF, errno.EINVAL, errno.EPERM, errno.ENOTSOCK, errno.EMFILE, errno.EBUSY)
