@@ -103,7 +103,8 @@ def read_ctrl():
 def read_stats(path=STATS, fd=None):
     """Parse stats with Android's rules: exact header, idx consecutive from 2.
 
-    Returns a list of dicts with iface, tag (unshifted 32-bit), uid, set and the 16 counters.
+    Returns a list of dicts with iface, tag (the 32-bit tag: the file shows it as the 64-bit
+    0x<tag << 32>, like Android), uid, set and the 16 counters.
     """
     if fd is None:
         with open(path) as f:
@@ -124,7 +125,9 @@ def read_stats(path=STATS, fd=None):
         assert len(f) == 21, line
         assert int(f[0]) == n, f"idx {f[0]} where {n} expected: {line}"
         assert f[2].startswith("0x"), line
-        row = {"iface": f[1], "tag": int(f[2], 16), "uid": int(f[3]), "set": int(f[4])}
+        acct_tag = int(f[2], 16)
+        assert acct_tag & 0xFFFFFFFF == 0, f"low 32 bits of acct_tag set: {line}"
+        row = {"iface": f[1], "tag": acct_tag >> 32, "uid": int(f[3]), "set": int(f[4])}
         row.update(zip(COUNTERS, map(int, f[5:])))
         rows.append(row)
     return rows
