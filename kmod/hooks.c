@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Netfilter hooks: every IPv4/IPv6 packet a local socket sends (POST_ROUTING,
+ * forwarded packets skipped) or receives (LOCAL_IN) is billed to the owner of
+ * its socket. No rules are needed. Hooks run last, so packets dropped by the
+ * firewall are not counted.
+ *
+ * Ingress packets that early demux did not match (unconnected UDP, a SYN to a
+ * listener, ...) are matched with the same socket lookup xt_socket uses.
+ */
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/sock.h>
+#include <net/inet_sock.h>
+#include <net/netfilter/nf_socket.h>
+#include "qtaguid.h"
+
+static enum qt_proto qt_proto_of(u8 l4)
+{
+	switch (l4) {
+	case IPPROTO_TCP: return QT_TCP;
+	case IPPROTO_UDP: return QT_UDP;
+	default: return QT_OTHER;
+	}
+}
+
+static u8 qt_l4proto(const struct sk_buff *skb, u8 pf)
+{
+	u8 nexthdr;
+	__be16 frag_off;
+
+	if (pf == NFPROTO_IPV4)
+		return ip_hdr(skb)->protocol;
+	nexthdr = ipv6_hdr(skb)->nexthdr;
+	if (nexthdr == IPPROTO_TCP || nexthdr == IPPROTO_UDP)
+		return nexthdr;
+	if (ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(struct ipv6hdr),
+			     &nexthdr, &frag_off) < 0)
+		return IPPROTO_NONE;
+	return nexthdr;
+}
+
+/*
+ * Wire size of an skb: a GSO/GRO skb leaves or arrived as gso_segs packets, each
+ * with its own copy of the headers (as qdisc_pkt_len_init counts it).
+ */
+static void qt_wire_size(const struct sk_buff *skb, unsigned int *bytes, unsigned int *packets)
+{
+	const struct skb_shared_info *shinfo = skb_shinfo(skb);
+	unsigned int hdr, segs;
+
+	*bytes = skb->len;
+	*packets = 1;
+	if (!skb_is_gso(skb) || !skb_transport_header_was_set(skb))
+		return;
+	if (skb->encapsulation)
+		hdr = skb_inner_transport_header(skb) - skb->data;
+	else
+		hdr = skb_transport_offset(skb);
+	if (shinfo->gso_type & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6)) {
+		struct tcphdr _th;
+		const struct tcphdr *th = skb_header_pointer(skb, hdr, sizeof(_th), &_th);
+
+		if (!th)
+			return;
+		hdr += __tcp_hdrlen(th);
+	} else if (shinfo->gso_type & SKB_GSO_UDP_L4) {
+		hdr += sizeof(struct udphdr);
+	}
+	if (hdr >= skb->len || !shinfo->gso_size)
+		return;
+	segs = shinfo->gso_segs;
+	if (!segs || (shinfo->gso_type & SKB_GSO_DODGY))
+		segs = DIV_ROUND_UP(skb->len - hdr, shinfo->gso_size);
+	*packets = segs;
+	*bytes += (segs - 1) * hdr;
+}
+
+static bool qt_forwarded(const struct sk_buff *skb, u8 pf)
+{
+	if (pf == NFPROTO_IPV4)
+		return IPCB(skb)->flags & IPSKB_FORWARDED;
+	return IP6CB(skb)->flags & IP6SKB_FORWARDED;
+}
+
+static unsigned int qt_hook(void *priv, struct sk_buff *skb, const struct nf_hook_state *state)
+{
+	bool rx = state->hook == NF_INET_LOCAL_IN;
+	const struct net_device *dev = rx ? state->in : state->out;
+	struct sock *sk = skb->sk, *found = NULL, *owner;
+	unsigned int bytes, packets;
+	struct qt_iface *ifc;
+	struct qt_net *qn;
+	struct qt_tag *t;
+	u32 tag = 0;
+	kuid_t uid;
+
+	qt_event(QT_EV_MATCH_CALLS);
+	if (!dev || (!rx && qt_forwarded(skb, state->pf)))
+		return NF_ACCEPT;
+	qn = qt_net(state->net);
+	ifc = xa_load(&qn->iface_by_index, dev->ifindex);
+	if (unlikely(!ifc))
+		return NF_ACCEPT;
+
+	if (rx && !sk) {
+		found = state->pf == NFPROTO_IPV4 ?
+			nf_sk_lookup_slow_v4(state->net, skb, dev) :
+			nf_sk_lookup_slow_v6(state->net, skb, dev);
+		sk = found;
+	}
+	owner = sk ? sk_to_full_sk(sk) : NULL;	/* a request sock's listener */
+	if (owner && sk_fullsock(owner)) {
+		qt_event(QT_EV_MATCH_FOUND_SK);
+		t = qt_tag_lookup(owner);
+		if (t) {
+			u64 v = READ_ONCE(t->tag);
+
+			tag = qt_tag_acct(v);
+			uid = qt_tag_uid(v);
+		} else {
+			uid = sock_net_uid(state->net, owner);
+		}
+	} else {
+		qt_event(QT_EV_MATCH_NO_SK);	/* no socket, or a time-wait one */
+		uid = sock_net_uid(state->net, NULL);
+	}
+	qt_wire_size(skb, &bytes, &packets);
+	qt_bill(qn, ifc, tag, uid, rx ? QT_RX : QT_TX,
+		qt_proto_of(qt_l4proto(skb, state->pf)), bytes, packets);
+	if (found)
+		sock_gen_put(found);
+	return NF_ACCEPT;
+}
+
+static const struct nf_hook_ops qt_hook_ops[] = {
+	{ .hook = qt_hook, .pf = NFPROTO_IPV4, .hooknum = NF_INET_LOCAL_IN,
+	  .priority = NF_IP_PRI_LAST - 1 },
+	{ .hook = qt_hook, .pf = NFPROTO_IPV4, .hooknum = NF_INET_POST_ROUTING,
+	  .priority = NF_IP_PRI_LAST - 1 },
+	{ .hook = qt_hook, .pf = NFPROTO_IPV6, .hooknum = NF_INET_LOCAL_IN,
+	  .priority = NF_IP6_PRI_LAST - 1 },
+	{ .hook = qt_hook, .pf = NFPROTO_IPV6, .hooknum = NF_INET_POST_ROUTING,
+	  .priority = NF_IP6_PRI_LAST - 1 },
+};
+
+static int __net_init qt_hooks_net_init(struct net *net)
+{
+	return nf_register_net_hooks(net, qt_hook_ops, ARRAY_SIZE(qt_hook_ops));
+}
+
+/* Unregister in pre_exit: the core waits for an RCU grace period before the
+ * state the hooks use is freed (qt_net's exit). */
+static void __net_exit qt_hooks_net_pre_exit(struct net *net)
+{
+	nf_unregister_net_hooks(net, qt_hook_ops, ARRAY_SIZE(qt_hook_ops));
+}
+
+static struct pernet_operations qt_hooks_net_ops = {
+	.init = qt_hooks_net_init,
+	.pre_exit = qt_hooks_net_pre_exit,
+};
+
+int qt_hooks_init(void)
+{
+	return register_pernet_subsys(&qt_hooks_net_ops);
+}
+
+void qt_hooks_exit(void)
+{
+	unregister_pernet_subsys(&qt_hooks_net_ops);
+	synchronize_net();	/* no CPU is still in qt_hook */
+}

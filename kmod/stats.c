@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stats entries: one per (interface, acct_tag, uid) in a network namespace, with
+ * per-CPU counters for each counter set. The packet path finds an entry with a
+ * lock-free rhashtable lookup and adds to this CPU's counters; only the first
+ * packet of an entry allocates (GFP_ATOMIC, bounded by max_stats_entries).
+ * Entries are also indexed by a cyclic id so the stats file lists them in a
+ * stable order and can resume a read where it stopped.
+ */
+#include <linux/slab.h>
+#include <linux/percpu.h>
+#include "qtaguid.h"
+
+static const struct rhashtable_params qt_stat_params = {
+	.key_len = sizeof(struct qt_stat_key),
+	.key_offset = offsetof(struct qt_stat, key),
+	.head_offset = offsetof(struct qt_stat, node),
+	.automatic_shrinking = true,
+};
+
+static void qt_stat_free(struct qt_stat *st)
+{
+	free_percpu(st->c);
+	kfree(st);
+}
+
+static void qt_stat_free_rcu(struct rcu_head *head)
+{
+	qt_stat_free(container_of(head, struct qt_stat, rcu));
+}
+
+static struct qt_stat *qt_stat_create(struct qt_net *qn, struct qt_iface *ifc,
+				      const struct qt_stat_key *key)
+{
+	struct qt_stat *st, *old;
+
+	if (READ_ONCE(qn->stats_count) >= READ_ONCE(qt_max_stats_entries))
+		return NULL;
+	st = kzalloc(sizeof(*st), GFP_ATOMIC);
+	if (!st)
+		return NULL;
+	st->c = __alloc_percpu_gfp(sizeof(struct qt_counters) * QT_SETS,
+				   __alignof__(struct qt_counters), GFP_ATOMIC);
+	if (!st->c) {
+		kfree(st);
+		return NULL;
+	}
+	st->key = *key;
+	st->iface = ifc;
+
+	spin_lock_bh(&qn->stats_lock);
+	old = rhashtable_lookup_fast(&qn->stats, key, qt_stat_params);
+	if (old || qn->stats_count >= READ_ONCE(qt_max_stats_entries))
+		goto lost;
+	if (xa_alloc_cyclic(&qn->stats_by_id, &st->id, st, xa_limit_32b,
+			    &qn->stats_next_id, GFP_ATOMIC) < 0)
+		goto lost;
+	if (rhashtable_insert_fast(&qn->stats, &st->node, qt_stat_params)) {
+		xa_erase(&qn->stats_by_id, st->id);
+		goto lost;
+	}
+	WRITE_ONCE(qn->stats_count, qn->stats_count + 1);
+	spin_unlock_bh(&qn->stats_lock);
+	return st;
+
+lost:	/* someone else created it, or there is no room */
+	spin_unlock_bh(&qn->stats_lock);
+	qt_stat_free(st);
+	return old;
+}
+
+static void qt_stat_add(struct qt_net *qn, struct qt_iface *ifc, u32 tag, kuid_t uid, int set,
+			enum qt_dir dir, enum qt_proto proto, unsigned int bytes,
+			unsigned int packets)
+{
+	struct qt_stat_key key = { .iface = ifc->id, .tag = tag, .uid = __kuid_val(uid) };
+	struct qt_stat *st;
+
+	st = rhashtable_lookup(&qn->stats, &key, qt_stat_params);
+	if (unlikely(!st)) {
+		st = qt_stat_create(qn, ifc, &key);
+		if (!st)
+			return;
+	}
+	this_cpu_add(st->c[set].bytes[dir][proto], bytes);
+	this_cpu_add(st->c[set].packets[dir][proto], packets);
+}
+
+int qt_counter_set_of(struct qt_net *qn, kuid_t uid)
+{
+	void *v = xa_load(&qn->counter_sets, __kuid_val(uid));
+
+	return v ? xa_to_value(v) : 0;
+}
+
+/* Bill a packet to its tag and to the uid's total (tag 0), in the uid's active set. */
+void qt_bill(struct qt_net *qn, struct qt_iface *ifc, u32 tag, kuid_t uid,
+	     enum qt_dir dir, enum qt_proto proto, unsigned int bytes, unsigned int packets)
+{
+	int set = qt_counter_set_of(qn, uid);
+
+	this_cpu_add(ifc->skb->bytes[dir][proto], bytes);
+	this_cpu_add(ifc->skb->packets[dir][proto], packets);
+	qt_stat_add(qn, ifc, 0, uid, set, dir, proto, bytes, packets);
+	if (tag)
+		qt_stat_add(qn, ifc, tag, uid, set, dir, proto, bytes, packets);
+}
+
+int qt_counter_set_change(struct qt_net *qn, kuid_t uid, int set)
+{
+	if (!set) {
+		xa_erase(&qn->counter_sets, __kuid_val(uid));
+		return 0;
+	}
+	return xa_err(xa_store(&qn->counter_sets, __kuid_val(uid), xa_mk_value(set), GFP_KERNEL));
+}
+
+/* Delete the rows of uid: all of them, or those of one acct_tag. */
+void qt_stats_delete(struct qt_net *qn, kuid_t uid, bool all_tags, u32 tag)
+{
+	struct qt_stat *st;
+	unsigned long id;
+
+	spin_lock_bh(&qn->stats_lock);
+	xa_for_each(&qn->stats_by_id, id, st) {
+		if (st->key.uid != __kuid_val(uid) || (!all_tags && st->key.tag != tag))
+			continue;
+		rhashtable_remove_fast(&qn->stats, &st->node, qt_stat_params);
+		xa_erase(&qn->stats_by_id, id);
+		WRITE_ONCE(qn->stats_count, qn->stats_count - 1);
+		call_rcu(&st->rcu, qt_stat_free_rcu);
+	}
+	spin_unlock_bh(&qn->stats_lock);
+}
+
+int qt_stats_net_init(struct qt_net *qn)
+{
+	spin_lock_init(&qn->stats_lock);
+	xa_init_flags(&qn->stats_by_id, XA_FLAGS_ALLOC);
+	xa_init(&qn->counter_sets);
+	return rhashtable_init(&qn->stats, &qt_stat_params);
+}
+
+static void qt_stat_free_cb(void *ptr, void *arg)
+{
+	qt_stat_free(ptr);
+}
+
+/* No packet or reader can reach the namespace's entries any more. */
+void qt_stats_net_exit(struct qt_net *qn)
+{
+	xa_destroy(&qn->stats_by_id);
+	rhashtable_free_and_destroy(&qn->stats, qt_stat_free_cb, NULL);
+	xa_destroy(&qn->counter_sets);
+}
