@@ -1,0 +1,86 @@
+//! The text of ctrl commands, formatted without allocation, exactly as libcutils writes
+//! them (DESIGN §3.2): `t <fd> <tag<<32> <uid>`, `u <fd>`, `s <set> <uid>`,
+//! `d <tag<<32> <uid>`, with `-1` for "the caller's uid".
+
+use std::io::Write;
+use std::os::fd::RawFd;
+
+/// A formatted ctrl command: at most 64 bytes on the stack.
+///
+/// ```
+/// let c = qtag::Command::tag(5, 1, None);
+/// assert_eq!(c.as_bytes(), b"t 5 4294967296 -1");
+/// ```
+#[derive(Clone, Copy)]
+pub struct Command {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Command").field(&String::from_utf8_lossy(self.as_bytes())).finish()
+    }
+}
+
+/// A uid as libcutils prints it (`%d` of a `uid_t`), `-1` for self.
+fn wire_uid(uid: Option<u32>) -> i32 {
+    uid.map_or(-1, |u| u as i32)
+}
+
+impl Command {
+    fn build(args: std::fmt::Arguments<'_>) -> Command {
+        let mut buf = [0u8; 64];
+        let mut cur = &mut buf[..];
+        // Longest command: "t -2147483648 18446744069414584320 -2147483648" (46 bytes),
+        // so this write cannot run out of room.
+        let _ = cur.write_fmt(args);
+        let len = 64 - cur.len();
+        Command { buf, len }
+    }
+
+    /// `t <fd> <tag<<32> <uid>`: tag socket `fd`, billing `uid` (`None`: the caller).
+    ///
+    /// ```
+    /// assert_eq!(qtag::Command::tag(3, 2, Some(1000)).as_bytes(), b"t 3 8589934592 1000");
+    /// ```
+    pub fn tag(fd: RawFd, tag: u32, uid: Option<u32>) -> Command {
+        Command::build(format_args!("t {} {} {}", fd, u64::from(tag) << 32, wire_uid(uid)))
+    }
+
+    /// `u <fd>`: untag socket `fd`.
+    ///
+    /// ```
+    /// assert_eq!(qtag::Command::untag(9).as_bytes(), b"u 9");
+    /// ```
+    pub fn untag(fd: RawFd) -> Command {
+        Command::build(format_args!("u {fd}"))
+    }
+
+    /// `s <set> <uid>`: make `set` the active counter set of `uid`.
+    ///
+    /// ```
+    /// assert_eq!(qtag::Command::set_counter_set(1, Some(1000)).as_bytes(), b"s 1 1000");
+    /// ```
+    pub fn set_counter_set(set: u32, uid: Option<u32>) -> Command {
+        Command::build(format_args!("s {} {}", set, wire_uid(uid)))
+    }
+
+    /// `d <tag<<32> <uid>`: delete tag data (`tag` 0: everything of `uid`).
+    ///
+    /// ```
+    /// assert_eq!(qtag::Command::delete_tag_data(0, None).as_bytes(), b"d 0 -1");
+    /// ```
+    pub fn delete_tag_data(tag: u32, uid: Option<u32>) -> Command {
+        Command::build(format_args!("d {} {}", u64::from(tag) << 32, wire_uid(uid)))
+    }
+
+    /// The bytes written to ctrl (no trailing newline).
+    ///
+    /// ```
+    /// assert_eq!(qtag::Command::untag(1).as_bytes().len(), 3);
+    /// ```
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
