@@ -1,0 +1,297 @@
+"""Concurrency and unload stress: tag, untag, re-tag and close TCP and UDP sockets while
+traffic flows over lo and a veth pair, while readers parse stats and ctrl and send `s` and
+`d`, for STRESS_SECONDS; then UNLOAD_CYCLES rmmod/insmod cycles with all of it still going.
+
+Workers are processes (real parallelism); each counts the errnos it expects (ENOENT while
+the module is absent, EIO on a file of a module that went away, EINVAL on untagging a socket
+whose tag a `d` or a reload removed, EMFILE at the tag limit) and records anything else.
+"""
+import errno
+import multiprocessing
+import os
+import queue
+import random
+import select
+import socket
+import subprocess
+import time
+import traceback
+
+import netns
+import qt
+
+STRESS_SECONDS = 60
+UNLOAD_CYCLES = 5
+LIMIT = 20000
+QTAG_PARAMS = {"max_sock_tags": LIMIT}    # conftest.py loads the module with these
+UIDS = (41001, 41002, 41003)
+TAGS = tuple(range(0x7701, 0x7709))
+V4, V6 = socket.AF_INET, socket.AF_INET6
+CTX = multiprocessing.get_context("fork")
+
+# errno -> where it is expected
+GONE = {errno.ENOENT, errno.EIO, errno.ENODEV}
+
+
+class Tally:
+    """Per-worker counts of operations and expected errnos, and unexpected failures."""
+
+    def __init__(self, name):
+        self.name = name
+        self.counts = {}
+        self.unexpected = []
+
+    def count(self, what, n=1):
+        self.counts[what] = self.counts.get(what, 0) + n
+
+    def fail(self, what):
+        if len(self.unexpected) < 20:
+            self.unexpected.append(f"{self.name}: {what}")
+
+    def ctrl(self, cmd, allowed=()):
+        """Write a ctrl command; count its outcome; anything not allowed is a failure."""
+        try:
+            err = qt.write_ctrl(cmd)
+        except OSError as e:            # open() failed
+            err = e.errno
+        if err == 0:
+            self.count(cmd[0] + ":ok")
+        elif err in GONE or err in allowed:
+            self.count(f"{cmd[0]}:{errno.errorcode[err]}")
+        else:
+            self.fail(f"{cmd!r} -> {errno.errorcode.get(err, err)}")
+        return err
+
+
+def _in_ns(path):
+    fd = os.open(path, os.O_RDONLY)
+    netns._setns(fd)
+    os.close(fd)
+
+
+def _tagger(t, s, rnd):
+    """Randomly tag / re-tag / untag socket s."""
+    fd = s.fileno()
+    r = rnd.random()
+    if r < 0.6:
+        t.ctrl(qt.tag_cmd(fd, rnd.choice(TAGS), rnd.choice(UIDS)), allowed={errno.EMFILE})
+    elif r < 0.8:
+        t.ctrl(qt.tag_cmd(fd, 0, rnd.choice(UIDS)), allowed={errno.EMFILE})
+    else:
+        t.ctrl(f"u {fd}", allowed={errno.EINVAL})
+
+
+# ------------------------------------------------------------------ workers
+
+def w_sink(t, deadline, tcp_port, udp_port, family, addr):
+    """Server side in one namespace: accept TCP and read to EOF, drain UDP; tag what it gets."""
+    rnd = random.Random(os.getpid())
+    lst = socket.socket(family, socket.SOCK_STREAM)
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind((addr, tcp_port))
+    lst.listen(64)
+    udp = socket.socket(family, socket.SOCK_DGRAM)
+    udp.bind((addr, udp_port))
+    _tagger(t, lst, rnd)
+    _tagger(t, udp, rnd)
+    conns = []
+    while time.monotonic() < deadline + 5:
+        r, _, _ = select.select([lst, udp] + conns, [], [], 0.2)
+        for s in r:
+            if s is lst:
+                c, _ = lst.accept()
+                c.setblocking(False)
+                _tagger(t, c, rnd)
+                conns.append(c)
+                t.count("accepted")
+            elif s is udp:
+                udp.recv(65536)
+                t.count("udp_in")
+                if rnd.random() < 0.05:
+                    _tagger(t, udp, rnd)
+            else:
+                try:
+                    data = s.recv(65536)
+                except ConnectionError:
+                    data = b""
+                if not data:
+                    conns.remove(s)
+                    s.close()
+                elif rnd.random() < 0.02:
+                    _tagger(t, s, rnd)
+
+
+def w_client(t, deadline, family, addr, tcp_port, udp_port):
+    """Open TCP connections and send UDP to addr, re-tagging in flight; close everything."""
+    rnd = random.Random(os.getpid())
+    u = socket.socket(family, socket.SOCK_DGRAM)
+    while time.monotonic() < deadline:
+        s = socket.socket(family, socket.SOCK_STREAM)
+        _tagger(t, s, rnd)
+        s.settimeout(10)
+        s.connect((addr, tcp_port))
+        for _ in range(rnd.randrange(1, 6)):
+            s.sendall(b"d" * rnd.randrange(1, 40000))
+            if rnd.random() < 0.5:
+                _tagger(t, s, rnd)
+        if rnd.random() < 0.3:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")  # RST
+        s.close()
+        t.count("tcp_conn")
+        for _ in range(10):
+            u.sendto(b"u" * rnd.randrange(0, 1400), (addr, udp_port))
+        if rnd.random() < 0.3:
+            _tagger(t, u, rnd)
+        if rnd.random() < 0.1:
+            u.close()
+            u = socket.socket(family, socket.SOCK_DGRAM)
+        t.count("udp_out", 10)
+
+
+def w_reader(t, deadline):
+    """Parse stats and ctrl in a loop; switch counter sets and delete tag data now and then."""
+    rnd = random.Random(os.getpid())
+    n = 0
+    while time.monotonic() < deadline:
+        n += 1
+        try:
+            rows = qt.read_stats()
+            t.count("stats_read")
+            t.count("stats_rows", len(rows))
+        except OSError as e:
+            if e.errno not in GONE:
+                t.fail(f"stats read: {e!r}")
+            else:
+                t.count(f"stats:{errno.errorcode[e.errno]}")
+        except AssertionError as e:
+            t.fail(f"stats unparseable: {e}")
+        try:
+            qt.read_ctrl()
+            t.count("ctrl_read")
+        except OSError as e:
+            if e.errno not in GONE:
+                t.fail(f"ctrl read: {e!r}")
+            else:
+                t.count(f"ctrlread:{errno.errorcode[e.errno]}")
+        except (AssertionError, ValueError, KeyError) as e:
+            t.fail(f"ctrl unparseable: {e!r}")
+        if n % 5 == 0:
+            t.ctrl(f"s {rnd.randrange(2)} {rnd.choice(UIDS)}")
+        if n % 7 == 0:
+            tag = rnd.choice((0,) + TAGS) if rnd.random() < 0.9 else 0
+            t.ctrl(f"d {tag << 32} {rnd.choice(UIDS)}")
+
+
+def _worker(name, ns_path, fn, args, q):
+    t = Tally(name)
+    try:
+        if ns_path:
+            _in_ns(ns_path)
+        fn(t, *args)
+    except Exception:
+        t.fail(traceback.format_exc(limit=4))
+    q.put((t.name, t.counts, t.unexpected))
+
+
+# ------------------------------------------------------------------ the test
+
+def test_stress_tagging_traffic_readers_and_unload():
+    marker = netns.kmsg_mark("stress start")
+    pair = netns.VethPair(f"qs{os.getpid() % 10000}")
+    procs, churn = [], []
+    q = CTX.Queue()
+    try:
+        pair.set_offloads(True)
+        start = time.monotonic()
+        deadline = start + STRESS_SECONDS + UNLOAD_CYCLES * 4
+        a, b = pair.a.path, pair.b.path
+        specs = [
+            ("sink-b-v4", b, w_sink, (deadline, 5001, 5002, V4, pair.addr("b", V4))),
+            ("sink-b-v6", b, w_sink, (deadline, 5001, 5002, V6, pair.addr("b", V6))),
+            ("sink-a-lo", a, w_sink, (deadline, 5003, 5004, V4, "127.0.0.1")),
+            ("client-a-v4", a, w_client, (deadline, V4, pair.addr("b", V4), 5001, 5002)),
+            ("client-a-v6", a, w_client, (deadline, V6, pair.addr("b", V6), 5001, 5002)),
+            ("client-a-lo", a, w_client, (deadline, V4, "127.0.0.1", 5003, 5004)),
+            ("reader-a", a, w_reader, (deadline,)),
+            ("reader-b", b, w_reader, (deadline,)),
+            ("reader-root", None, w_reader, (deadline,)),
+        ]
+        # servers first, so the clients find them listening
+        for name, ns_path, fn, args in specs:
+            p = CTX.Process(target=_worker, args=(name, ns_path, fn, args, q), daemon=True)
+            p.start()
+            procs.append(p)
+            if fn is w_sink:
+                time.sleep(0.5)
+        tool = netns.testbin("tagloop")
+        for ns in (pair.a, pair.b):
+            churn.append(subprocess.Popen(
+                ["ip", "netns", "exec", ns.name, tool, "churn",
+                 str(deadline - time.monotonic()), "0x7800"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+
+        time.sleep(max(0, start + STRESS_SECONDS - time.monotonic()))
+        unload_errors = []
+        for i in range(UNLOAD_CYCLES):
+            r = subprocess.run(["rmmod", "xt_qtaguid"], capture_output=True, text=True)
+            if r.returncode != 0:
+                unload_errors.append(f"cycle {i}: rmmod: {r.stderr.strip()}")
+                continue
+            time.sleep(1.0)
+            qt.load(max_sock_tags=LIMIT)
+            time.sleep(2.0)
+
+        results = {}
+        for _ in procs:                  # drain before join: a worker exits once flushed
+            try:
+                name, counts, unexpected = q.get(timeout=max(1, deadline - time.monotonic() + 30))
+            except queue.Empty:
+                break
+            results[name] = (counts, unexpected)
+        for p in procs:
+            p.join(timeout=10)
+        churn_out = [c.communicate(timeout=60) for c in churn]
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+        for c in churn:
+            if c.poll() is None:
+                c.kill()
+        pair.close()
+
+    report = {n: c for n, (c, _) in results.items()}
+    print("stress tallies:", report)
+    print("churn:", [o[0].strip() for o in churn_out])
+    assert not unload_errors, unload_errors
+    missing = [s[0] for s in specs if s[0] not in results]
+    assert not missing, f"workers that never reported: {missing}"
+    unexpected = [u for _, (_, us) in results.items() for u in us]
+    assert not unexpected, "\n".join(unexpected)
+    for c, (out, err) in zip(churn, churn_out):
+        assert c.returncode == 0, (out, err)
+    # everyone did real work
+    assert report["client-a-v4"].get("tcp_conn", 0) > 10, report["client-a-v4"]
+    assert report["reader-a"].get("stats_read", 0) > 10, report["reader-a"]
+    assert any(k.endswith(":ENOENT") or k.endswith(":EIO")
+               for k in report["reader-root"]), "the readers never saw the module gone"
+
+    # the module works after all that: stats parse, and fresh traffic is counted exactly
+    assert os.path.exists("/sys/module/xt_qtaguid")
+    qt.read_stats()
+    rx = socket.socket(V4, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    tx = socket.socket(V4, socket.SOCK_DGRAM)
+    qt.tag(tx, 0x7799, 41999)
+    before = qt.read_stats()
+    for _ in range(10):
+        tx.sendto(b"k" * 72, rx.getsockname())
+        rx.recv(100)
+    after = qt.read_stats()
+    d = netns.delta(before, after, iface="lo", uid=41999)
+    assert (d["tx_bytes"], d["tx_packets"]) == (2 * 10 * 100, 2 * 10), d   # tag row + total
+    tx.close()
+    rx.close()
+
+    problems = netns.dmesg_problems(netns.dmesg_since(marker))
+    assert not problems, "\n".join(problems[:30])
