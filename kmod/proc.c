@@ -150,7 +150,7 @@ static int __net_init qt_net_init(struct net *net)
 	err = qt_stats_net_init(qn);
 	if (err)
 		return err;
-	qn->dir = proc_mkdir("xt_qtaguid", net->proc_net);
+	qn->dir = proc_net_mkdir(net, "xt_qtaguid", net->proc_net);
 	if (!qn->dir) {
 		err = -ENOMEM;
 		goto stats;
