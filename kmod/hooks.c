@@ -103,6 +103,8 @@ static unsigned int qt_hook(void *priv, struct sk_buff *skb, const struct nf_hoo
 	kuid_t uid;
 
 	qt_event(QT_EV_MATCH_CALLS);
+	if (!rx)
+		qt_event(QT_EV_MATCH_CALLS_PREPOST);
 	if (!dev || (!rx && qt_forwarded(skb, state->pf)))
 		return NF_ACCEPT;
 	qn = qt_net(state->net);

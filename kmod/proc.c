@@ -59,9 +59,9 @@ static void *qt_stats_start(struct seq_file *m, loff_t *pos)
 	struct qt_stats_iter *it = m->private;
 	struct net *net = seq_file_net(m);
 
-	rcu_read_lock();
 	it->privileged = qt_stats_privileged(m->file, net);
 	it->me = current_fsuid();
+	rcu_read_lock();
 	if (*pos == 0) {
 		it->idx = 1;	/* the header */
 		it->idx_pos = 0;

@@ -159,3 +159,64 @@ def wait_for(pred, timeout=1.0, step=0.02):
 
 EBADF, EINVAL, EPERM, ENOTSOCK, EMFILE, EBUSY = (
     errno.EBADF, errno.EINVAL, errno.EPERM, errno.ENOTSOCK, errno.EMFILE, errno.EBUSY)
+
+
+# ---- running code as another user (added for the privilege and compatibility tests) ----
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def setpriv_argv(uid, gid=None, groups=()):
+    """argv prefix that runs a command as uid/gid with exactly `groups` as supplementary
+    groups (none by default) and, for a non-zero uid, no capabilities."""
+    gid = uid if gid is None else gid
+    argv = ["setpriv", f"--reuid={uid}", f"--regid={gid}"]
+    if groups:
+        argv.append("--groups=" + ",".join(str(g) for g in groups))
+    else:
+        argv.append("--clear-groups")
+    return argv + ["--"]
+
+
+def run_as(uid, argv, gid=None, groups=(), pass_fds=(), timeout=60, input=None):
+    """Run argv as another user; return the CompletedProcess (text, output captured)."""
+    return subprocess.run(setpriv_argv(uid, gid, groups) + list(argv), capture_output=True,
+                          text=True, pass_fds=tuple(pass_fds), timeout=timeout, input=input,
+                          cwd="/tmp")
+
+
+def py_as(uid, code, gid=None, groups=(), pass_fds=(), timeout=60):
+    """Run a Python snippet as another user and return what it printed last, as JSON.
+
+    The snippet runs with `qt` importable and should end with `print(json.dumps(...))`;
+    a non-zero exit raises AssertionError with the child's stderr.
+    """
+    import json
+    import sys
+    prog = f"import sys; sys.path.insert(0, {TESTS_DIR!r})\n" + code
+    p = run_as(uid, [sys.executable, "-c", prog], gid=gid, groups=groups,
+               pass_fds=pass_fds, timeout=timeout)
+    assert p.returncode == 0, f"child (uid {uid}) failed: rc={p.returncode}\n{p.stderr}"
+    lines = p.stdout.strip().splitlines()
+    assert lines, f"child (uid {uid}) printed nothing; stderr: {p.stderr}"
+    return json.loads(lines[-1])
+
+
+def ctrl_lines():
+    """The tagged-socket lines of ctrl (without the events line), as raw text."""
+    with open(CTRL) as f:
+        lines = f.read().splitlines()
+    return [l for l in lines if not l.startswith("events:")]
+
+
+def udp_send(n, size, dst=("127.0.0.1", 9), sock=None, family=None):
+    """Send n datagrams of size bytes to dst from sock (a new UDP socket if None).
+    Returns the socket used (caller closes it)."""
+    import socket
+    if sock is None:
+        fam = family or (socket.AF_INET6 if ":" in dst[0] else socket.AF_INET)
+        sock = socket.socket(fam, socket.SOCK_DGRAM)
+    payload = b"q" * size
+    for _ in range(n):
+        sock.sendto(payload, dst)
+    return sock
