@@ -142,12 +142,72 @@ impl Stats {
         let mut stats = Stats { ifaces: Vec::new(), rows: Vec::with_capacity(text.len() / 96) };
         let mut last_iface: Option<(usize, IfaceId)> = None;
         let mut line_no = 1usize;
-        while let Some(line) = take_line(&mut rest) {
+        let mut pos = text.len() - rest.len();
+        while pos < text.len() {
             line_no += 1;
+            // Fast path: one pass over the bytes, no slicing into fields.
+            if let Some((row, next)) = stats.fast_row(text, pos, line_no, &mut last_iface) {
+                stats.rows.push(row);
+                pos = next;
+                continue;
+            }
+            // Slow path: the field-by-field parser finds what is wrong and says so.
+            let mut r = &text[pos..];
+            let line = take_line(&mut r).unwrap_or_default();
             let row = stats.parse_row(line, line_no, &mut last_iface)?;
             stats.rows.push(row);
+            pos = text.len() - r.len();
         }
         Ok(stats)
+    }
+
+    /// Parse the row starting at `text[i]` if it is well formed; returns the row and the
+    /// offset of the next line. `None` means "let the slow path explain".
+    #[inline]
+    fn fast_row(
+        &mut self,
+        text: &[u8],
+        mut i: usize,
+        line_no: usize,
+        last_iface: &mut Option<(usize, IfaceId)>,
+    ) -> Option<(StatsRow, usize)> {
+        let s = text;
+        if fast::dec(s, &mut i)? != line_no as u64 || !fast::sep(s, &mut i) {
+            return None;
+        }
+        let start = i;
+        while i < s.len() && !matches!(s[i], b' ' | b'\t' | b'\n') {
+            i += 1;
+        }
+        let iface = self.intern(&s[start..i], line_no, last_iface).ok()?;
+        if !fast::sep(s, &mut i) {
+            return None;
+        }
+        let tag = fast::tag(s, &mut i)?;
+        if !fast::sep(s, &mut i) {
+            return None;
+        }
+        let uid = u32::try_from(fast::dec(s, &mut i)?).ok()?;
+        if !fast::sep(s, &mut i) {
+            return None;
+        }
+        let set = u32::try_from(fast::dec(s, &mut i)?).ok()?;
+        let mut c = [0u64; 16];
+        for slot in c.iter_mut() {
+            if !fast::sep(s, &mut i) {
+                return None;
+            }
+            *slot = fast::dec(s, &mut i)?;
+        }
+        while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\r') {
+            i += 1;
+        }
+        match s.get(i) {
+            None => {}
+            Some(b'\n') => i += 1,
+            Some(_) => return None,
+        }
+        Some((StatsRow { iface, tag, uid, set, counters: Counters::from_array(c) }, i))
     }
 
     fn parse_row(
@@ -252,6 +312,69 @@ impl Stats {
     /// ```
     pub fn iface_id(&self, name: &str) -> Option<IfaceId> {
         self.ifaces.iter().position(|n| &**n == name).map(|i| IfaceId(i as u16))
+    }
+}
+
+/// Single-pass scanners for the fast path; each returns `None`/`false` on anything
+/// unusual so the slow path can report it.
+mod fast {
+    /// Decimal digits at `s[*i..]`, advancing `i`; `None` if none or on overflow.
+    #[inline(always)]
+    pub(super) fn dec(s: &[u8], i: &mut usize) -> Option<u64> {
+        let start = *i;
+        let mut v: u64 = 0;
+        while let Some(&b) = s.get(*i) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+            *i += 1;
+        }
+        match *i - start {
+            0 => None,
+            1..=19 => Some(v),
+            _ => crate::lex::dec_u64(&s[start..*i]),
+        }
+    }
+
+    /// One or more blanks, advancing `i`.
+    #[inline(always)]
+    pub(super) fn sep(s: &[u8], i: &mut usize) -> bool {
+        let start = *i;
+        while let Some(b' ' | b'\t') = s.get(*i) {
+            *i += 1;
+        }
+        *i > start
+    }
+
+    /// `0x<hex>` as a tag (either encoding), advancing `i`.
+    #[inline(always)]
+    pub(super) fn tag(s: &[u8], i: &mut usize) -> Option<u32> {
+        if s.get(*i..*i + 2)? != b"0x" {
+            return None;
+        }
+        *i += 2;
+        let start = *i;
+        let mut v: u64 = 0;
+        while let Some(&b) = s.get(*i) {
+            let d = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                b'A'..=b'F' => b - b'A' + 10,
+                _ => break,
+            };
+            v = (v << 4) | u64::from(d);
+            *i += 1;
+        }
+        if *i == start || *i - start > 16 {
+            return None;
+        }
+        match u32::try_from(v) {
+            Ok(t) => Some(t),
+            Err(_) if v & 0xFFFF_FFFF == 0 => Some((v >> 32) as u32),
+            Err(_) => None,
+        }
     }
 }
 
