@@ -62,12 +62,19 @@ static int qt_quota_set(kuid_t uid, unsigned long n)
 	return xa_err(xa_store(&qt_quota, __kuid_val(uid), xa_mk_value(n), GFP_KERNEL));
 }
 
+static void qt_reap_locked(void);
+
 static int qt_quota_take(kuid_t uid)
 {
 	unsigned long n = qt_quota_get(uid);
 
-	if (n >= READ_ONCE(qt_max_sock_tags))
-		return -EMFILE;
+	if (n >= READ_ONCE(qt_max_sock_tags)) {
+		/* Closed sockets the reaper has not seen yet do not count. */
+		qt_reap_locked();
+		n = qt_quota_get(uid);
+		if (n >= READ_ONCE(qt_max_sock_tags))
+			return -EMFILE;
+	}
 	return qt_quota_set(uid, n + 1);
 }
 
@@ -183,12 +190,12 @@ void qt_tags_delete(const struct net *net, kuid_t uid, bool all_tags, u32 acct_t
 	mutex_unlock(&qt_tags_mutex);
 }
 
-static void qt_reap(struct work_struct *work)
+/* Drop the tags of dead sockets; called under qt_tags_mutex. */
+static void qt_reap_locked(void)
 {
 	struct qt_tag *t, *tmp;
 	unsigned int n = 0;
 
-	mutex_lock(&qt_tags_mutex);
 	list_for_each_entry_safe(t, tmp, &qt_tags_list, list) {
 		if (qt_sock_dead(t->sk)) {
 			qt_tag_remove(t);
@@ -197,6 +204,12 @@ static void qt_reap(struct work_struct *work)
 		if (++n % 1024 == 0)
 			cond_resched();
 	}
+}
+
+static void qt_reap(struct work_struct *work)
+{
+	mutex_lock(&qt_tags_mutex);
+	qt_reap_locked();
 	if (!list_empty(&qt_tags_list))
 		schedule_delayed_work(&qt_reaper, QT_REAP_INTERVAL);
 	mutex_unlock(&qt_tags_mutex);
