@@ -41,8 +41,9 @@ impl Stats {
     /// let s = qtag::Stats::default();
     /// assert_eq!(s.matching(&qtag::Filter::default()).count(), 0);
     /// ```
-    pub fn matching<'s>(&'s self, filter: &'s Filter<'s>) -> impl Iterator<Item = &'s StatsRow> + 's {
-        self.rows().iter().filter(move |r| self.matches(filter, r))
+    pub fn matching<'s>(&'s self, filter: &Filter<'s>) -> impl Iterator<Item = &'s StatsRow> + 's {
+        let filter = *filter;
+        self.rows().iter().filter(move |r| self.matches(&filter, r))
     }
 
     /// The counters of the rows matching `filter`, added up. Leave `tag` at `None` only if
