@@ -401,3 +401,44 @@ fn cli_copy() -> std::path::PathBuf {
     std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(0o755)).unwrap();
     dst
 }
+
+#[test]
+#[ignore = "needs the xt_qtaguid module (VM)"]
+fn tag_limit_gives_tag_limit_reached() {
+    let _s = serial();
+    // The limit can be changed at run time: use a small one, restore it afterwards.
+    const PARAM: &str = "/sys/module/xt_qtaguid/parameters/max_sock_tags";
+    struct Restore(String);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = std::fs::write(PARAM, &self.0);
+        }
+    }
+    let _restore = Restore(std::fs::read_to_string(PARAM).unwrap().trim().to_string());
+    let _ = std::fs::write(PARAM, "8");
+    let limit: usize = std::fs::read_to_string(PARAM).unwrap().trim().parse().unwrap();
+    let want = (limit + 64) as libc::rlim_t;
+    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) };
+    if rl.rlim_cur < want {
+        rl.rlim_cur = want;
+        rl.rlim_max = rl.rlim_max.max(want);
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) }, 0, "raise RLIMIT_NOFILE");
+    }
+    let (uid, tag) = (4245u32, 0x7a91u32);
+    fresh(0, Some(uid));
+    let socks: Vec<UdpSocket> = (0..limit).map(|_| UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
+    for s in &socks {
+        qtag::tag_socket_with(s, tag, Some(uid)).unwrap();
+    }
+    let extra = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let r = qtag::tag_socket_with(&extra, tag, Some(uid));
+    assert!(matches!(r, Err(Error::TagLimitReached)), "tag #{} of uid {uid}: {r:?}", limit + 1);
+    assert_eq!(r.unwrap_err().errno(), libc::EMFILE);
+    // Untagging one frees a place.
+    qtag::untag_socket(&socks[0]).unwrap();
+    qtag::tag_socket_with(&extra, tag, Some(uid)).unwrap();
+    drop(socks);
+    drop(extra);
+    qtag::delete_tag_data(0, Some(uid)).unwrap();
+}
