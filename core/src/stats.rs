@@ -419,4 +419,20 @@ mod tests {
         assert!(parse_tag(b"0x2a00000001", 2).is_err());
         assert!(parse_tag(b"2a", 2).is_err());
     }
+
+    #[test]
+    fn fast_decimal() {
+        for v in [0u64, 1, 9, 10, 12_345_678, 99_999_999, 100_000_000, 1_234_567_890_123, u64::MAX] {
+            for tail in [&b" "[..], b"\n", b"", b" 123456789 0 0 0"] {
+                let text = [v.to_string().as_bytes(), tail].concat();
+                let mut i = 0;
+                assert_eq!(fast::dec(&text, &mut i), Some(v), "{v} {tail:?}");
+                assert_eq!(i, v.to_string().len());
+            }
+        }
+        let mut i = 0;
+        assert_eq!(fast::dec(b"18446744073709551616 0", &mut i), None);
+        let mut i = 0;
+        assert_eq!(fast::dec(b"x1234567890", &mut i), None);
+    }
 }
