@@ -1,0 +1,164 @@
+"""The tag context: Android's per-thread tag state, kept per thread *and* per asyncio task.
+
+The state is a ``contextvars.ContextVar``: every thread starts with no tag, every asyncio
+task starts with a copy of its creator's state, and a change made inside a task (or a
+``with tagged(...)`` block) never leaks into other tasks or threads. The native layer
+never sees this state: ``tag_socket`` passes the tag and uid explicitly.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from contextvars import ContextVar, Token
+from typing import Any, Callable, List, NamedTuple, Optional, TypeVar
+
+from . import _native
+
+
+class TagState(NamedTuple):
+    """The tag and uid ``tag_socket`` applies; ``None`` means none / the caller's own uid."""
+
+    tag: Optional[int]
+    uid: Optional[int]
+
+
+_NONE = TagState(None, None)
+_state: ContextVar[TagState] = ContextVar("qtag.tag_state", default=_NONE)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def get_tag_state() -> TagState:
+    """The current thread's (and asyncio task's) tag and uid."""
+    return _state.get()
+
+
+def set_tag_state(tag: Optional[int], uid: Optional[int]) -> TagState:
+    """Replace tag and uid at once (validated like the setters); returns the previous state."""
+    prev = _state.get()
+    new = TagState(
+        None if tag is None else _native.normalize_tag(tag),
+        _native.normalize_uid(uid),
+    )
+    _state.set(new)
+    return prev
+
+
+def set_thread_stats_tag(tag: int) -> None:
+    """Set the tag later ``tag_socket`` calls of this thread/task apply (Android's
+    ``setThreadStatsTag``). ``-1`` (or ``0xFFFFFFFF``) clears it, as in Android; other
+    values must fit 32 bits (negative Java ints are read as two's complement)."""
+    get_and_set_thread_stats_tag(tag)
+
+
+def get_and_set_thread_stats_tag(tag: int) -> Optional[int]:
+    """Set this thread/task's tag and return the previous one (``None`` if there was none)."""
+    new = _native.normalize_tag(tag)
+    prev = _state.get()
+    _state.set(TagState(new, prev.uid))
+    return prev.tag
+
+
+def get_thread_stats_tag() -> Optional[int]:
+    """This thread/task's tag, ``None`` when cleared (Android returns -1 then)."""
+    return _state.get().tag
+
+
+def clear_thread_stats_tag() -> None:
+    """Clear this thread/task's tag."""
+    prev = _state.get()
+    if prev.tag is not None:
+        _state.set(TagState(None, prev.uid))
+
+
+def set_thread_stats_uid(uid: int) -> None:
+    """Bill sockets tagged later by this thread/task to ``uid`` (Android's
+    ``setThreadStatsUid``). Billing another uid needs MODIFY_NETWORK_ACCOUNTING when the
+    socket is tagged. ``-1`` clears it."""
+    new = _native.normalize_uid(uid)
+    prev = _state.get()
+    _state.set(TagState(prev.tag, new))
+
+
+def get_thread_stats_uid() -> Optional[int]:
+    """This thread/task's uid, ``None`` when cleared (Android returns -1 then)."""
+    return _state.get().uid
+
+
+def clear_thread_stats_uid() -> None:
+    """Clear this thread/task's uid."""
+    prev = _state.get()
+    if prev.uid is not None:
+        _state.set(TagState(prev.tag, None))
+
+
+class tagged:
+    """Tag (and optionally bill to ``uid``) the sockets tagged inside a block or a call;
+    the previous state comes back on exit, also on exceptions.
+
+    ``tag=None`` keeps the current tag, ``uid=None`` keeps the current uid; ``uid=-1``
+    means the caller's own uid (clears an outer uid). Works as a context manager and as
+    a decorator of plain and ``async`` functions; the state is per thread and per asyncio
+    task::
+
+        with qtag.tagged(0x1001):
+            conn.request("GET", "/")        # tagged if qtag.install() is active
+
+        @qtag.tagged(0x1002)
+        async def fetch(): ...
+
+    Arguments are validated at once (``InvalidArgumentError``, ``TypeError``).
+    """
+
+    __slots__ = ("tag", "uid", "_tokens")
+
+    def __init__(self, tag: Optional[int], uid: Optional[int] = None) -> None:
+        self.tag: Optional[int] = None if tag is None else _native.normalize_tag(tag)
+        # -1 = "own uid" is kept distinct from None = "inherit" until entry.
+        self.uid: Optional[int] = None if uid is None else _uid_or_self(uid)
+        self._tokens: List[Token[TagState]] = []
+
+    def _new_state(self) -> TagState:
+        cur = _state.get()
+        tag = cur.tag if self.tag is None else self.tag
+        if self.uid is None:
+            uid = cur.uid
+        elif self.uid == -1:
+            uid = None
+        else:
+            uid = self.uid
+        return TagState(tag, uid)
+
+    def __enter__(self) -> TagState:
+        new = self._new_state()
+        self._tokens.append(_state.set(new))
+        return new
+
+    def __exit__(self, *exc: object) -> None:
+        _state.reset(self._tokens.pop())
+
+    def __call__(self, func: F) -> F:
+        tag, uid = self.tag, self.uid
+
+        if inspect.iscoroutinefunction(func):
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with tagged(tag, uid):
+                    return await func(*args, **kwargs)
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with tagged(tag, uid):
+                return func(*args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        tag = "None" if self.tag is None else hex(self.tag)
+        return f"qtag.tagged({tag}, uid={self.uid})"
+
+
+def _uid_or_self(uid: int) -> int:
+    v = _native.normalize_uid(uid)
+    return -1 if v is None else v
