@@ -82,6 +82,14 @@ fn sockets_and_top_run_on_fixtures() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["sockets"][1]["tag"], 0xFFFF_FF01u32);
     assert_eq!(v["events"]["match_calls"], 1000);
+    let o = qtag(&["ifaces"], Some(&d));
+    assert!(o.status.success());
+    let t = stdout(&o);
+    assert!(t.lines().nth(1).unwrap().starts_with("eth0"), "biggest first: {t}");
+    let o = qtag(&["ifaces", "--json", "--bytes"], Some(&d));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ifaces"][1]["iface"], "lo");
+    assert_eq!(v["ifaces"][1]["tx_udp_bytes"], 10400);
     let o = qtag(&["top", "-n", "2", "-d", "0.05"], Some(&d));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let t = stdout(&o);

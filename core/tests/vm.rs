@@ -348,7 +348,7 @@ fn cli_json_agrees_with_the_library() {
     let tagged: u64 = json.iter().filter(|j| j["tag"] == tag).map(|j| j["tx_bytes"].as_u64().unwrap()).sum();
     assert_eq!(tagged, v4(3, 77));
     // The table and the sockets listing run too.
-    for args in [&["stats"][..], &["stats", "--tag", "0x7a81"], &["sockets"], &["sockets", "--json"], &["top", "-n", "2", "-d", "0.1"]] {
+    for args in [&["stats"][..], &["stats", "--tag", "0x7a81"], &["sockets"], &["sockets", "--json"], &["ifaces"], &["top", "-n", "2", "-d", "0.1"]] {
         let out = Command::new(&cli).args(args).output().unwrap();
         assert!(out.status.success(), "qtag {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }

@@ -31,6 +31,9 @@ pub enum Cmd {
     /// Sockets that carry a tag, with tag, uid and tagging pid.
     #[command(after_help = EXIT_CODES)]
     Sockets(SocketsArgs),
+    /// Per-interface totals by protocol (iface_stat_fmt).
+    #[command(after_help = EXIT_CODES)]
+    Ifaces(IfacesArgs),
     /// Live rates per uid and tag, refreshed; q quits.
     #[command(after_help = EXIT_CODES)]
     Top(TopArgs),
@@ -92,6 +95,16 @@ pub struct SocketsArgs {
     /// Parse this file instead of reading /proc/net/xt_qtaguid/ctrl.
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct IfacesArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Exact byte counts instead of KiB/MiB/GiB.
+    #[arg(long)]
+    pub bytes: bool,
 }
 
 #[derive(Args, Debug)]

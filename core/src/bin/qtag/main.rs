@@ -5,6 +5,7 @@
 
 mod args;
 mod fmt;
+mod ifaces_cmd;
 mod sockets_cmd;
 mod stats_cmd;
 mod term;
@@ -29,6 +30,7 @@ fn run(cli: Cli) -> qtag::Result<()> {
     match cli.cmd {
         Cmd::Stats(a) => stats_cmd::run(&a),
         Cmd::Sockets(a) => sockets_cmd::run(&a),
+        Cmd::Ifaces(a) => ifaces_cmd::run(&a),
         Cmd::Top(a) => top::run(&a),
         Cmd::CounterSet { uid, set } => {
             qtag::set_counter_set(Some(uid), set.0)?;
