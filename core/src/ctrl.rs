@@ -7,6 +7,10 @@
 //! inherited copy is closed when it still refers to the ctrl file.
 //!
 //! The state is one atomic word (no lock), so a fork at any moment leaves nothing held.
+//!
+//! Module reload: the old module's files answer EIO. A command that gets EIO reopens ctrl
+//! into the same descriptor number (`dup3`) and is retried once; if the module is gone the
+//! error is `ModuleNotLoaded`.
 
 use std::ffi::CString;
 use std::os::fd::RawFd;
@@ -96,6 +100,22 @@ fn forget(fd: RawFd) {
     let _ = STATE.compare_exchange(pack(pid, fd), 0, Ordering::AcqRel, Ordering::Relaxed);
 }
 
+/// Point descriptor `fd` at a freshly opened ctrl file. `dup3` swaps the file under the
+/// number atomically, so threads writing through `fd` at this moment never see a closed
+/// or reused descriptor.
+fn reopen_in_place(fd: RawFd) -> Result<()> {
+    let new = open_ctrl()?;
+    // SAFETY: both descriptors are ours; dup3 replaces `fd` atomically.
+    let r = unsafe { libc::dup3(new, fd, libc::O_CLOEXEC) };
+    let err = errno();
+    // SAFETY: `new` was opened above and is no longer needed.
+    unsafe { libc::close(new) };
+    if r < 0 {
+        return Err(Error::Io(std::io::Error::from_raw_os_error(err)));
+    }
+    Ok(())
+}
+
 fn fd_is_open(fd: RawFd) -> bool {
     // SAFETY: F_GETFD only inspects the descriptor table.
     unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
@@ -125,6 +145,13 @@ pub(crate) fn write_command(cmd: &Command, op: Op) -> Result<()> {
         if e == libc::EBADF && !retried && !fd_is_open(fd) {
             // Someone closed our ctrl descriptor (e.g. a close-all-fds loop): reopen once.
             forget(fd);
+            retried = true;
+            continue;
+        }
+        if e == libc::EIO && !retried {
+            // The module was unloaded since we opened ctrl: its old files answer EIO.
+            // Reopen (ModuleNotLoaded if it is still gone) and retry once.
+            reopen_in_place(fd)?;
             retried = true;
             continue;
         }

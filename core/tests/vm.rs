@@ -442,3 +442,29 @@ fn tag_limit_gives_tag_limit_reached() {
     drop(extra);
     qtag::delete_tag_data(0, Some(uid)).unwrap();
 }
+
+#[test]
+#[ignore = "needs the xt_qtaguid module (VM)"]
+fn module_reload_is_survived() {
+    let _s = serial();
+    let Some(ko) = std::env::var_os("QTAG_KO") else {
+        eprintln!("QTAG_KO not set; skipping the reload check");
+        return;
+    };
+    let (tx, rx) = udp(false).unwrap();
+    qtag::tag_socket_with(&tx, 0x7aa1, None).unwrap(); // ctrl is open now
+    let run = |cmd: &str, args: &[&std::ffi::OsStr]| {
+        let st = Command::new(cmd).args(args).status().unwrap();
+        assert!(st.success(), "{cmd} {args:?}: {st}");
+    };
+    run("rmmod", &["xt_qtaguid".as_ref()]);
+    let r = qtag::tag_socket_with(&tx, 0x7aa1, None);
+    let gone = matches!(r, Err(Error::ModuleNotLoaded { .. }));
+    run("insmod", &[ko.as_os_str()]);
+    assert!(gone, "after rmmod: {r:?}");
+    assert!(Stats::read().is_ok());
+    // The same process goes on with the new module: same descriptor, reopened.
+    qtag::tag_socket_with(&tx, 0x7aa1, None).unwrap();
+    send(&tx, &rx, 2, 10);
+    assert_eq!(rows(me(), 0x7aa1).tx_bytes, v4(2, 10));
+}
