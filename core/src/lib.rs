@@ -35,6 +35,7 @@
 mod command;
 mod counters;
 mod ctrl;
+mod delta;
 mod error;
 mod iface;
 mod lex;

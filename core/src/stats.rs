@@ -276,6 +276,11 @@ impl Stats {
         Ok(id)
     }
 
+    /// The same interfaces with other rows (rows must use this snapshot's ids).
+    pub(crate) fn with_rows(&self, rows: Vec<StatsRow>) -> Stats {
+        Stats { ifaces: self.ifaces.clone(), rows }
+    }
+
     /// The rows, in file order.
     ///
     /// ```

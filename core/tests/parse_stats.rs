@@ -132,3 +132,23 @@ fn read_from_file() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn delta_between_snapshots() {
+    let before = parse(FIXTURE).unwrap();
+    // Later: uid 1000's lo total grew, a new row appeared on a new iface, uid 10007 was
+    // deleted and came back smaller.
+    let later = FIXTURE
+        .replace("4 lo 0x0 1000 0 1280 10 12800 100", "4 lo 0x0 1000 0 1280 10 13800 110")
+        .replace("12 eth0 0x0 10007 0 500 5 600 6", "12 eth0 0x0 10007 0 50 1 60 1")
+        + &format!("14 wlan0 0x0 1000 0 {}\n", ["1"; 16].join(" "));
+    let after = parse(&later).unwrap();
+    let d = after.delta_since(&before);
+    assert_eq!(d.rows().len(), 13);
+    assert_eq!(d.uid_total(1000).tx_bytes, 1000 + 1);
+    assert_eq!(d.uid_total(1000).tx_packets, 10 + 1);
+    assert_eq!(d.by_iface(Some(1000)).iter().map(|i| i.0).collect::<Vec<_>>(), ["eth0", "lo", "wlan0"]);
+    assert!(d.uid_total(10007).is_zero(), "reset rows clamp at 0");
+    assert!(d.uid_tags(1000).iter().all(|(_, c)| c.is_zero()));
+    assert!(after.delta_since(&Stats::default()) == after);
+}
