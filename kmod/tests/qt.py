@@ -220,3 +220,53 @@ def udp_send(n, size, dst=("127.0.0.1", 9), sock=None, family=None):
     for _ in range(n):
         sock.sendto(payload, dst)
     return sock
+
+
+def call_as(uid, fn, *args, gid=None, groups=(), timeout=60, **kwargs):
+    """Run fn(*args, **kwargs) in a forked child that dropped to uid/gid with exactly
+    `groups` as supplementary groups (a non-zero uid has no capabilities left); return its
+    JSON-able result. Much faster than starting a new interpreter (setpriv) under TCG.
+    An exception in the child is raised here as AssertionError with its traceback.
+    """
+    import json
+    import select
+    import traceback
+    gid = uid if gid is None else gid
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never returns
+        try:
+            os.close(r)
+            try:
+                os.setgroups(list(groups))
+                os.setresgid(gid, gid, gid)
+                os.setresuid(uid, uid, uid)
+                data = json.dumps({"ok": fn(*args, **kwargs)})
+            except BaseException:
+                data = json.dumps({"error": traceback.format_exc()})
+            b = data.encode()
+            while b:
+                b = b[os.write(w, b):]
+        finally:
+            os._exit(0)
+    os.close(w)
+    chunks = []
+    end = time.monotonic() + timeout
+    try:
+        while True:
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([r], [], [], left)[0]:
+                os.kill(pid, 9)
+                raise AssertionError(f"child as uid {uid} timed out after {timeout} s")
+            b = os.read(r, 65536)
+            if not b:
+                break
+            chunks.append(b)
+    finally:
+        os.close(r)
+        os.waitpid(pid, 0)
+    res = json.loads(b"".join(chunks) or b'{"error": "child died without a result"}')
+    if "error" in res:
+        raise AssertionError(f"child as uid {uid} (groups {list(groups)}) failed:\n"
+                             + res["error"])
+    return res["ok"]

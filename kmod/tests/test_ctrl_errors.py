@@ -69,11 +69,12 @@ def module_still_works():
         s.close()
 
 
-def assert_rejected(cmd, expected):
-    """Write cmd; its errno must be in `expected`; nothing may change."""
+def assert_rejected(cmd, expected, via=None):
+    """Write cmd (through the open ctrl fd `via`, if given); its errno must be in
+    `expected`; nothing may change."""
     expected = (expected,) if isinstance(expected, int) else tuple(expected)
     before = listing()
-    err = qt.write_ctrl(cmd)
+    err = qt.write_ctrl(cmd, fd=via)
     assert err in expected, (
         f"{cmd!r}: got {errno.errorcode.get(err, err) if err else 'success'}, "
         f"expected {' or '.join(errno.errorcode[e] for e in expected)}")
@@ -164,11 +165,16 @@ def test_tag_negative_and_huge_numbers(tagged):
 def test_tag_bad_fd(tagged):
     assert_rejected("t 9999 0", EBADF)
     assert_rejected(f"t 9999 {7 << 32} 0", EBADF)
-    s = udp()
-    fd = s.fileno()
-    s.close()
-    assert_rejected(f"t {fd} 0", EBADF)
-    assert_rejected(f"t {fd} {7 << 32}", EBADF)
+    # A closed socket's number: ctrl is opened first so that it does not take that number.
+    ctl = os.open(qt.CTRL, os.O_WRONLY)
+    try:
+        s = udp()
+        fd = s.fileno()
+        s.close()
+        assert_rejected(f"t {fd} 0", EBADF, via=ctl)
+        assert_rejected(f"t {fd} {7 << 32}", EBADF, via=ctl)
+    finally:
+        os.close(ctl)
 
 
 def test_tag_not_a_socket(tagged):
@@ -230,10 +236,14 @@ def test_untag_errors(tagged):
         assert_rejected(f"u {plain.fileno()}", EINVAL)
     finally:
         plain.close()
-    closed = udp()
-    fd = closed.fileno()
-    closed.close()
-    assert_rejected(f"u {fd}", EBADF)
+    ctl = os.open(qt.CTRL, os.O_WRONLY)
+    try:
+        closed = udp()
+        fd = closed.fileno()
+        closed.close()
+        assert_rejected(f"u {fd}", EBADF, via=ctl)
+    finally:
+        os.close(ctl)
 
 
 # ---------------------------------------------------------------- s: counter set
