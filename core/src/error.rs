@@ -183,6 +183,22 @@ impl Error {
     }
 }
 
+/// Into `std::io::Error`, for code that works in `io::Result`: the kind follows
+/// [`Error::errno`], the message is kept (an [`Error::Io`] is returned as it was).
+///
+/// ```
+/// let e: std::io::Error = qtag::Error::BadFd { fd: 3 }.into();
+/// assert_eq!(e.to_string(), "file descriptor 3 is not open");
+/// ```
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        match e {
+            Error::Io(e) => e,
+            other => io::Error::new(io::Error::from_raw_os_error(other.errno()).kind(), other),
+        }
+    }
+}
+
 /// The operation a failing system call belonged to; selects the errno mapping.
 ///
 /// ```
