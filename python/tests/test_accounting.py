@@ -244,3 +244,35 @@ def test_counter_set_and_delete():
         qtag.set_counter_set(2, uid)
     s.close()
     sink.close()
+
+
+def test_install_tags_unconnected_udp_at_first_sendto():
+    """After install(), a UDP socket that never connects is tagged by its first sendto /
+    sendmsg inside a tag context; one used outside any context stays untagged; a socket
+    keeps the tag of its first send."""
+    sink = UdpSink(V4)
+    t1, t2, t3 = fresh_tag(), fresh_tag(), fresh_tag()
+    qtag.install()
+    a = socket.socket(V4, socket.SOCK_DGRAM)
+    b = socket.socket(V4, socket.SOCK_DGRAM)
+    c = socket.socket(V4, socket.SOCK_DGRAM)
+    c.sendto(b"z" * 5, sink.addr)                 # no context: c stays untagged
+    with qtag.tagged(t1):
+        send_udp(a, 3, 150, sink.addr)
+        b.sendmsg([b"m" * 40, b"n" * 60], [], 0, sink.addr)
+    with qtag.tagged(t2):
+        send_udp(a, 2, 150, sink.addr)            # a keeps t1
+    explicit = socket.socket(V4, socket.SOCK_DGRAM)
+    qtag.tag_socket_with(explicit, t3)
+    with qtag.tagged(t2):
+        send_udp(explicit, 1, 10, sink.addr)      # explicit tags are left alone
+    qtag.uninstall()
+    mine = {(t.tag, t.uid) for t in qtag.read_ctrl() if t.pid == os.getpid()}
+    assert (t1, 0) in mine and (t3, 0) in mine and (t2, 0) not in mine
+    for s in (a, b, c, explicit):
+        s.close()
+    sink.close()
+    want = udp_expect(V4, 5, 150)
+    one = udp_expect(V4, 1, 100)
+    check_tag(t1, {k: want[k] + one[k] for k in want})
+    check_tag(t3, udp_expect(V4, 1, 10))
