@@ -203,6 +203,12 @@ def test_explicit_tag_socket_with_and_untag():
 
 def test_traffic_stats_getters():
     me = os.getuid()
+    sink = UdpSink(V4)
+    s = socket.socket(V4, socket.SOCK_DGRAM)
+    qtag.tag_socket_with(s, fresh_tag())      # this test's own traffic and tag event
+    send_udp(s, 2, 64, sink.addr)
+    s.close()
+    sink.close()
     s = qtag.Stats.read()
     assert qtag.get_uid_tx_bytes(me) >= s.uid_total(me).tx_bytes > 0
     assert qtag.get_uid_rx_packets() >= s.uid_total(me).rx_packets

@@ -383,3 +383,21 @@ def test_install_and_uninstall_patch_socket():
     assert not qtag.is_installed()
     assert {n: socket.socket.__dict__.get(n) for n in orig} == orig
     qtag.uninstall()                        # harmless when not installed
+
+
+def test_native_stub_matches_the_module():
+    """qtag/_native.pyi (shipped with py.typed) names exactly what the native module has."""
+    import ast
+    from qtag import _native
+    stub = os.path.join(os.path.dirname(qtag.__file__), "_native.pyi")
+    tree = ast.parse(open(stub).read())
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    names -= {"_Counters", "_Row"}
+    public = {n for n in dir(_native) if not n.startswith("__")}
+    assert names == public
+    assert os.path.exists(os.path.join(os.path.dirname(qtag.__file__), "py.typed"))
