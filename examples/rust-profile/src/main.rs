@@ -23,32 +23,31 @@ use http::Server;
 use report::Report;
 
 const USAGE: &str = "\
-usage: rust-profile [--json] [--svg PATH] [--reset]
+usage: rust-profile [--json] [--svg PATH] [--cumulative]
 
 Profiles this program's own traffic per category (api 0x1001, images 0x1002,
 telemetry 0x1003) with the xt_qtaguid kernel module and prints a table.
 
-  --json      print the table as JSON (for scripts and tests)
-  --svg PATH  where to write the bar chart (a file, or a folder to put profile.svg in;
-              default: profile.svg in the current folder)
-  --reset     first delete all accounting data of this uid, so the numbers are this
-              run's only (also drops the uid's other socket tags)
+  --json        print the table as JSON (for scripts and tests)
+  --svg PATH    where to write the bar chart (a file, or a folder to put profile.svg
+                in; default: profile.svg in the current folder)
+  --cumulative  show the counters since the module was loaded, not just this run's
 
 exit codes: 0 ok, 1 error, 2 usage, 3 kernel module not loaded, 4 permission denied";
 
 struct Args {
     json: bool,
     svg: PathBuf,
-    reset: bool,
+    cumulative: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { json: false, svg: PathBuf::from("profile.svg"), reset: false };
+    let mut a = Args { json: false, svg: PathBuf::from("profile.svg"), cumulative: false };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--json" => a.json = true,
-            "--reset" => a.reset = true,
+            "--cumulative" => a.cumulative = true,
             "--svg" => a.svg = it.next().ok_or("--svg needs a PATH")?.into(),
             s if s.starts_with("--svg=") => a.svg = s["--svg=".len()..].into(),
             "-h" | "--help" => {
@@ -73,11 +72,9 @@ fn exit_code(e: &qtag::Error) -> u8 {
 }
 
 fn run(args: &Args) -> qtag::Result<Report> {
-    // Fails first, with the core's message, when the module is not loaded.
-    qtag::Stats::read()?;
-    if args.reset {
-        qtag::delete_tag_data(0, None)?;
-    }
+    // The counters before the work (fails first, with the core's message, when the module
+    // is not loaded): the table shows what changed since, i.e. this run's traffic.
+    let before = qtag::Stats::read()?;
     let content = Server::start(work::content_handler)?;
     let sink = Server::start(work::telemetry_handler)?;
     eprintln!(
@@ -93,10 +90,15 @@ fn run(args: &Args) -> qtag::Result<Report> {
     std::thread::sleep(Duration::from_millis(50));
     eprintln!("rust-profile: work done in {:.1} s; reading the kernel's counters", t0.elapsed().as_secs_f64());
 
-    let stats = qtag::Stats::read()?;
+    let after = qtag::Stats::read()?;
+    let (stats, period) = if args.cumulative {
+        (after, "since the module was loaded")
+    } else {
+        (after.delta_since(&before), "during this run")
+    };
     // SAFETY: getuid has no preconditions.
     let uid = unsafe { libc::getuid() };
-    Ok(Report::new(&stats, uid, "lo", &work::CATEGORIES))
+    Ok(Report::new(&stats, uid, "lo", period, &work::CATEGORIES))
 }
 
 fn main() -> ExitCode {

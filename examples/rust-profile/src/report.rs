@@ -54,6 +54,8 @@ pub struct Line {
 pub struct Report {
     pub uid: u32,
     pub iface: String,
+    /// "during this run" or "since the module was loaded".
+    pub period: &'static str,
     pub total: Traffic,
     pub categories: Vec<Line>,
     pub untagged: Line,
@@ -68,7 +70,7 @@ fn share(part: &Traffic, total: &Traffic) -> f64 {
 }
 
 impl Report {
-    pub fn new(stats: &Stats, uid: u32, iface: &str, categories: &[&Category]) -> Report {
+    pub fn new(stats: &Stats, uid: u32, iface: &str, period: &'static str, categories: &[&Category]) -> Report {
         let on = |tag| Filter { uid: Some(uid), tag: Some(tag), iface: Some(iface), set: None };
         let total = Traffic::of(stats, &on(0));
         let mut tagged = Traffic::default();
@@ -87,14 +89,15 @@ impl Report {
             .collect();
         let rest = total.minus(tagged);
         let untagged = Line { name: "untagged", tag: None, traffic: rest, share: share(&rest, &total) };
-        Report { uid, iface: iface.to_owned(), total, categories, untagged }
+        Report { uid, iface: iface.to_owned(), period, total, categories, untagged }
     }
 
     /// The table for people.
     pub fn text(&self) -> String {
         let mut s = format!(
-            "Traffic of uid {} on {}, per category (kernel counters from /proc/net/xt_qtaguid/stats)\n\n",
-            self.uid, self.iface
+            "Traffic of uid {} on {} {}, per category (kernel counters from \
+             /proc/net/xt_qtaguid/stats)\n\n",
+            self.uid, self.iface, self.period
         );
         s += &format!(
             "{:<20} {:>8} {:>12} {:>9} {:>12} {:>9} {:>7}\n",
@@ -113,7 +116,7 @@ impl Report {
         s += &row("uid total", "0x0", &self.total, 100.0);
         s += "\nThe untagged remainder is the uid's traffic on sockets it did not tag: here the\n\
               app's own local servers (each byte on lo is sent by one socket and received by\n\
-              another), plus anything else this uid did on lo since the counters started.\n";
+              another), plus anything else this uid did on lo meanwhile.\n";
         s
     }
 
@@ -143,10 +146,11 @@ impl Report {
             None => "null".into(),
         };
         format!(
-            "{{\"uid\":{},\"iface\":\"{}\",\"total\":{{{}}},\"categories\":[{}],\
+            "{{\"uid\":{},\"iface\":\"{}\",\"period\":\"{}\",\"total\":{{{}}},\"categories\":[{}],\
              \"untagged\":{{{},\"share\":{}}},\"svg\":{svg}}}\n",
             self.uid,
             self.iface,
+            self.period,
             traffic(&self.total),
             cats.join(","),
             traffic(&self.untagged.traffic),
@@ -184,7 +188,7 @@ mod tests {
 
     #[test]
     fn rows_sum_over_sets_and_stay_on_iface_and_uid() {
-        let r = Report::new(&stats(), 1000, "lo", &CATEGORIES);
+        let r = Report::new(&stats(), 1000, "lo", "now", &CATEGORIES);
         assert_eq!(r.total, Traffic { rx_bytes: 2000, rx_packets: 20, tx_bytes: 1000, tx_packets: 10 });
         assert_eq!(r.categories[0].traffic, Traffic::default());
         assert_eq!(r.categories[1].traffic, Traffic { rx_bytes: 1000, rx_packets: 7, tx_bytes: 100, tx_packets: 3 });
@@ -193,20 +197,20 @@ mod tests {
 
     #[test]
     fn shares_add_up_to_100() {
-        let r = Report::new(&stats(), 1000, "lo", &CATEGORIES);
+        let r = Report::new(&stats(), 1000, "lo", "now", &CATEGORIES);
         let sum: f64 = r.categories.iter().map(|l| l.share).sum::<f64>() + r.untagged.share;
         assert!((sum - 100.0).abs() < 1e-9, "{sum}");
     }
 
     #[test]
     fn no_traffic_gives_zero_shares() {
-        let r = Report::new(&Stats::default(), 1000, "lo", &CATEGORIES);
+        let r = Report::new(&Stats::default(), 1000, "lo", "now", &CATEGORIES);
         assert!(r.categories.iter().all(|l| l.share == 0.0) && r.untagged.share == 0.0);
     }
 
     #[test]
     fn json_is_one_line_with_every_category() {
-        let j = Report::new(&stats(), 1000, "lo", &CATEGORIES).json(Some("/tmp/a \"b\".svg"));
+        let j = Report::new(&stats(), 1000, "lo", "now", &CATEGORIES).json(Some("/tmp/a \"b\".svg"));
         assert_eq!(j.lines().count(), 1);
         for c in CATEGORIES {
             assert!(j.contains(&format!("\"name\":\"{}\",\"tag\":{}", c.name, c.tag)));

@@ -44,9 +44,10 @@ pub fn chart(r: &Report) -> String {
          viewBox=\"0 0 {WIDTH} {height}\" font-family=\"sans-serif\" font-size=\"13\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
          <text x=\"16\" y=\"26\" font-size=\"17\" font-weight=\"bold\">Bytes per category \
-         (uid {}, {})</text>\n",
+         (uid {}, {}, {})</text>\n",
         r.uid,
-        escape(&r.iface)
+        escape(&r.iface),
+        r.period
     );
     for (i, l) in lines.iter().enumerate() {
         let y = TOP + ROW_H * i as i64;
@@ -101,7 +102,7 @@ mod tests {
 
     #[test]
     fn chart_has_a_bar_pair_per_line() {
-        let r = crate::report::Report::new(&qtag::Stats::default(), 7, "lo", &crate::work::CATEGORIES);
+        let r = crate::report::Report::new(&qtag::Stats::default(), 7, "lo", "now", &crate::work::CATEGORIES);
         let svg = chart(&r);
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         // 4 lines × 2 bars + background + 2 legend swatches.
