@@ -152,13 +152,16 @@ static int churn(double seconds, uint64_t tag)
 		if (s < 0)
 			die("socket", errno);
 		ops++;
-		err = cmd(ctrl, "t %d %" PRIu64, s, tag + ((r >> 20) & 3));
+		err = cmd(ctrl, "t %d %" PRIu64, s, tag + ((uint64_t)((r >> 20) & 3) << 32));
 		if (!err && (r >> 24) % 3 == 0) {
 			err = cmd(ctrl, "u %d", s, 0);
+			if (err == EINVAL)	/* the module was reloaded in between */
+				err = 0;
 			if (!err)
-				err = cmd(ctrl, "t %d %" PRIu64, s, tag + 4);
+				err = cmd(ctrl, "t %d %" PRIu64, s, tag + (4ull << 32));
 		} else if (!err && (r >> 24) % 3 == 1) {
-			err = cmd(ctrl, "t %d %" PRIu64, s, tag + 5); /* re-tag in place */
+			/* re-tag in place */
+			err = cmd(ctrl, "t %d %" PRIu64, s, tag + (5ull << 32));
 		}
 		if (!err) {
 			tagged++;

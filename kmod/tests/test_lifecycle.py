@@ -125,6 +125,7 @@ def test_million_tag_close_cycles_leak_nothing(record_property):
         f"sockets: used {netns.sockets_used()} > baseline {used0}: socket references leaked"
     mem1 = _settled_memory()
     record_property("million_cycles_slab_percpu_kb_delta", mem1 - mem0)
+    print(f"sockets used {used0} -> {netns.sockets_used()}; Slab+Percpu {mem0} -> {mem1} kB")
     assert mem1 - mem0 < 8 * 1024, f"Slab+Percpu grew by {mem1 - mem0} kB"
     r = subprocess.run(["rmmod", "xt_qtaguid"], capture_output=True, text=True)
     assert r.returncode == 0, f"rmmod right after the run: {r.stderr}"

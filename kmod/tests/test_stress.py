@@ -20,7 +20,7 @@ import traceback
 import netns
 import qt
 
-STRESS_SECONDS = 60
+STRESS_SECONDS = int(os.environ.get("QTAG_STRESS_SECONDS", "60"))
 UNLOAD_CYCLES = 5
 LIMIT = 20000
 QTAG_PARAMS = {"max_sock_tags": LIMIT}    # conftest.py loads the module with these
@@ -45,7 +45,11 @@ class Tally:
         self.counts[what] = self.counts.get(what, 0) + n
 
     def fail(self, what):
-        if len(self.unexpected) < 20:
+        """Record a failure; keep the first 3 examples of each kind (text before ':')."""
+        kind = what.split(":", 1)[0]
+        n = self.counts.get("FAIL " + kind, 0)
+        self.counts["FAIL " + kind] = n + 1
+        if n < 3:
             self.unexpected.append(f"{self.name}: {what}")
 
     def ctrl(self, cmd, allowed=()):
@@ -158,6 +162,10 @@ def w_reader(t, deadline):
             rows = qt.read_stats()
             t.count("stats_read")
             t.count("stats_rows", len(rows))
+            keys = [(r["iface"], r["tag"], r["uid"], r["set"]) for r in rows]
+            if len(set(keys)) != len(keys):
+                dup = sorted(k for k in set(keys) if keys.count(k) > 1)
+                t.fail(f"stats row listed twice in one read: {dup[:3]}")
         except OSError as e:
             if e.errno not in GONE:
                 t.fail(f"stats read: {e!r}")
@@ -166,20 +174,40 @@ def w_reader(t, deadline):
         except AssertionError as e:
             t.fail(f"stats unparseable: {e}")
         try:
-            qt.read_ctrl()
+            with open(qt.CTRL) as f:
+                text = f.read()
+            bad = _bad_ctrl_lines(text)
+            if bad:
+                t.fail(f"ctrl unparseable: {bad[:3]}")
             t.count("ctrl_read")
         except OSError as e:
             if e.errno not in GONE:
                 t.fail(f"ctrl read: {e!r}")
             else:
                 t.count(f"ctrlread:{errno.errorcode[e.errno]}")
-        except (AssertionError, ValueError, KeyError) as e:
-            t.fail(f"ctrl unparseable: {e!r}")
         if n % 5 == 0:
             t.ctrl(f"s {rnd.randrange(2)} {rnd.choice(UIDS)}")
         if n % 7 == 0:
             tag = rnd.choice((0,) + TAGS) if rnd.random() < 0.9 else 0
             t.ctrl(f"d {tag << 32} {rnd.choice(UIDS)}")
+
+
+def _bad_ctrl_lines(text):
+    """Lines of a ctrl listing that do not have the documented shape (with line numbers)."""
+    lines = text.splitlines()
+    bad = []
+    if not lines or not lines[-1].startswith("events: "):
+        bad.append(("last", lines[-1:] or text[-200:]))
+    ids = [l.split()[0] for l in lines[:-1] if l.startswith("sock=")]
+    if len(set(ids)) != len(ids):
+        bad.append(("socket listed twice", sorted({i for i in ids if ids.count(i) > 1})[:3]))
+    for i, line in enumerate(lines[:-1]):
+        f = line.split()
+        if (len(f) != 5 or not f[0].startswith("sock=") or not f[1].startswith("tag=0x")
+                or not (f[2].startswith("(uid=") and f[2].endswith(")"))
+                or not f[3].startswith("pid=") or not f[4].startswith("f_count=")):
+            bad.append((i, line, len(lines)))
+    return bad
 
 
 def _worker(name, ns_path, fn, args, q):
@@ -262,36 +290,46 @@ def test_stress_tagging_traffic_readers_and_unload():
 
     report = {n: c for n, (c, _) in results.items()}
     print("stress tallies:", report)
-    print("churn:", [o[0].strip() for o in churn_out])
-    assert not unload_errors, unload_errors
+    print("churn:", [(o[0].strip(), o[1].strip()) for o in churn_out])
+    # Gather every problem first, so one run shows all of them.
+    problems = list(unload_errors)
     missing = [s[0] for s in specs if s[0] not in results]
-    assert not missing, f"workers that never reported: {missing}"
-    unexpected = [u for _, (_, us) in results.items() for u in us]
-    assert not unexpected, "\n".join(unexpected)
+    if missing:
+        problems.append(f"workers that never reported: {missing}")
+    problems += [u for _, (_, us) in results.items() for u in us]
+    fails = {n: {k: v for k, v in c.items() if k.startswith("FAIL")} for n, c in report.items()}
+    if any(fails.values()):
+        problems.append(f"failure counts: {fails}")
     for c, (out, err) in zip(churn, churn_out):
-        assert c.returncode == 0, (out, err)
+        if c.returncode != 0 or not out.startswith("churn ops"):
+            problems.append(f"churn helper rc={c.returncode}: {out.strip()} {err.strip()}")
     # everyone did real work
-    assert report["client-a-v4"].get("tcp_conn", 0) > 10, report["client-a-v4"]
-    assert report["reader-a"].get("stats_read", 0) > 10, report["reader-a"]
-    assert any(k.endswith(":ENOENT") or k.endswith(":EIO")
-               for k in report["reader-root"]), "the readers never saw the module gone"
+    if report.get("client-a-v4", {}).get("tcp_conn", 0) <= 10:
+        problems.append(f"too little TCP traffic: {report.get('client-a-v4')}")
+    if report.get("reader-a", {}).get("stats_read", 0) <= 10:
+        problems.append(f"too few stats reads: {report.get('reader-a')}")
+    if not any(k.endswith(":ENOENT") or k.endswith(":EIO") for k in report.get("reader-root", {})):
+        problems.append("the readers never saw the module gone")
 
     # the module works after all that: stats parse, and fresh traffic is counted exactly
-    assert os.path.exists("/sys/module/xt_qtaguid")
-    qt.read_stats()
-    rx = socket.socket(V4, socket.SOCK_DGRAM)
-    rx.bind(("127.0.0.1", 0))
-    tx = socket.socket(V4, socket.SOCK_DGRAM)
-    qt.tag(tx, 0x7799, 41999)
-    before = qt.read_stats()
-    for _ in range(10):
-        tx.sendto(b"k" * 72, rx.getsockname())
-        rx.recv(100)
-    after = qt.read_stats()
-    d = netns.delta(before, after, iface="lo", uid=41999)
-    assert (d["tx_bytes"], d["tx_packets"]) == (2 * 10 * 100, 2 * 10), d   # tag row + total
-    tx.close()
-    rx.close()
+    try:
+        assert os.path.exists("/sys/module/xt_qtaguid"), "module not loaded at the end"
+        qt.read_stats()
+        rx = socket.socket(V4, socket.SOCK_DGRAM)
+        rx.bind(("127.0.0.1", 0))
+        tx = socket.socket(V4, socket.SOCK_DGRAM)
+        qt.tag(tx, 0x7799, 41999)
+        before = qt.read_stats()
+        for _ in range(10):
+            tx.sendto(b"k" * 72, rx.getsockname())
+            rx.recv(100)
+        after = qt.read_stats()
+        d = netns.delta(before, after, iface="lo", uid=41999)
+        assert (d["tx_bytes"], d["tx_packets"]) == (2 * 10 * 100, 2 * 10), d  # tag + total
+        tx.close()
+        rx.close()
+    except (AssertionError, OSError) as e:
+        problems.append(f"after the stress: {e!r}")
 
-    problems = netns.dmesg_problems(netns.dmesg_since(marker))
-    assert not problems, "\n".join(problems[:30])
+    problems += netns.dmesg_problems(netns.dmesg_since(marker))[:30]
+    assert not problems, "\n".join(problems)
