@@ -21,7 +21,7 @@ from qtag_testutil import COUNTERS, as_dict, child_env, fresh_tag, setpriv, wait
 CLIENT_UID = 4101
 
 CHILD = r"""
-import asyncio, http.client, json, socket, sys, threading
+import asyncio, http.client, json, os, socket, struct, sys, threading, time
 import qtag
 
 port = int(sys.argv[1])
@@ -36,6 +36,37 @@ def http_get(tag, size, body):
         data = r.read()
         conn.close()
     return {"status": r.status, "received": len(data), "sent": sent}
+
+def tcp_info(s):
+    raw = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 232)
+    f = {"state": (0, "B"), "options": (5, "B"), "unacked": (24, "I"),
+         "total_retrans": (100, "I"), "bytes_received": (128, "Q"), "segs_out": (136, "I"),
+         "segs_in": (140, "I"), "bytes_sent": (200, "Q")}
+    return {k: struct.unpack_from("=" + t, raw, o)[0] for k, (o, t) in f.items()}
+
+def http_get_exact(tag, size, body):
+    # http_get, keeping a duplicate of the socket's descriptor so that its TCP_INFO can
+    # be read once the exchange is over (server FIN received, every ACK sent) and before
+    # our own FIN leaves.
+    with qtag.tagged(tag):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.connect()
+        dup = os.dup(conn.sock.fileno())
+        conn.request("POST", f"/{size}", body=b"b" * body)
+        r = conn.getresponse()
+        data = r.read()
+        conn.close()
+    s = socket.socket(fileno=dup)
+    last, since = None, time.monotonic()
+    while True:
+        info = tcp_info(s)
+        if info != last or info["state"] != 8 or info["unacked"]:   # 8: CLOSE_WAIT
+            last, since = info, time.monotonic()
+        elif time.monotonic() - since >= 0.3:
+            break
+        time.sleep(0.05)
+    s.close()                                   # our FIN; the server's ACK answers it
+    return {"status": r.status, "received": len(data), "sent": body, "tcp_info": info}
 
 async def aio_get(tag, size, body):
     with qtag.tagged(tag):
@@ -57,6 +88,8 @@ for line in sys.stdin:
     cmd = json.loads(line)
     if cmd["op"] == "http":
         out = [http_get(*r) for r in cmd["reqs"]]
+    elif cmd["op"] == "http-exact":
+        out = [http_get_exact(*r) for r in cmd["reqs"]]
     elif cmd["op"] == "http-threads":
         out = [None] * len(cmd["reqs"])
         def run(i, r):
@@ -153,6 +186,38 @@ def test_http_client_requests_under_two_tags(client):
         # Exact: the tag holds the whole connection, handshake included.
         assert tags == {tag: total}, (tag, total, tags)
         check_covers(total, body, size)
+
+
+def expect_from_tcp_info(ti):
+    """The IPv4 counters of a client connection from its TCP_INFO, read after the server's
+    FIN and before ours: every segment so far plus our FIN and the ACK that answers it.
+    Headers: IP 20 + TCP 20, + 12 with timestamps on every segment; the SYN and SYN-ACK
+    also carry MSS (4), SACK-permitted (in the timestamp block, else 4 with NOPs) and
+    window scale (4 with a NOP). bytes_received counts the peer's FIN as one byte."""
+    ts, sack, wscale = ti["options"] & 1, ti["options"] & 2, ti["options"] & 4
+    per_seg = 40 + (12 if ts else 0)
+    syn_opts = 4 + (12 if ts else (4 if sack else 0)) + (4 if wscale else 0)
+    syn_extra = syn_opts - (12 if ts else 0)
+    tx_p, rx_p = ti["segs_out"] + 1, ti["segs_in"] + 1
+    tx_b = ti["bytes_sent"] + per_seg * tx_p + syn_extra
+    rx_b = ti["bytes_received"] - 1 + per_seg * rx_p + syn_extra
+    want = dict.fromkeys(COUNTERS, 0)
+    want.update(tx_bytes=tx_b, tx_packets=tx_p, tx_tcp_bytes=tx_b, tx_tcp_packets=tx_p,
+                rx_bytes=rx_b, rx_packets=rx_p, rx_tcp_bytes=rx_b, rx_tcp_packets=rx_p)
+    return want
+
+
+def test_http_client_tag_equals_tcp_info(client):
+    """An independent truth: the tag's rows equal what TCP_INFO says the connection sent
+    and received, SYN to FIN, byte for byte."""
+    ta, tb = fresh_tag(), fresh_tag()
+    for tag, size, body in [(ta, 40_000, 2_000), (tb, 500, 12_345)]:
+        (ans,), total, tags = window(client, "http-exact", [[tag, size, body]])
+        assert ans["status"] == 200 and ans["received"] == size
+        ti = ans["tcp_info"]
+        assert ti["total_retrans"] == 0, ti
+        assert tags == {tag: total}
+        assert tags[tag] == expect_from_tcp_info(ti), ti
 
 
 def test_http_client_concurrent_threads_two_tags(client):
