@@ -118,7 +118,9 @@ def reset_kernel_uid_stats(uid: _Optional[int] = None) -> None:
 
 
 def _own(uid: _Optional[int]) -> int:
-    return _os.getuid() if uid is None else uid
+    # None or -1: the caller's own uid; anything else is validated like every uid.
+    v = _native.normalize_uid(uid)
+    return _os.getuid() if v is None else v
 
 
 def get_uid_rx_bytes(uid: _Optional[int] = None) -> int:

@@ -89,6 +89,23 @@ def test_uid_out_of_range(bad):
         qtag.tagged(1, uid=bad)
 
 
+def test_getter_and_command_arguments():
+    with pytest.raises(qtag.InvalidArgumentError):
+        qtag.get_uid_rx_bytes(-2)
+    with pytest.raises(TypeError):
+        qtag.get_uid_tx_bytes("0")
+    for bad in (2, -1, 1 << 70):
+        with pytest.raises(qtag.InvalidArgumentError) as ei:
+            qtag.set_counter_set(bad)
+        assert ei.value.argument == "set" and str(bad) in str(ei.value)
+    with pytest.raises(TypeError):
+        qtag.set_counter_set(1.0)
+    with pytest.raises(qtag.InvalidArgumentError):
+        qtag.delete_tag_data(1 << 32)
+    with pytest.raises(qtag.InvalidArgumentError):
+        qtag.reset_kernel_uid_stats(-7)
+
+
 @pytest.mark.parametrize("bad", ["1", 1.0, b"1", True, None, [1]])
 def test_wrong_types(bad):
     if bad is not None:

@@ -117,7 +117,8 @@ fn set_counter_set(
     counter_set: &Bound<'_, PyAny>,
     uid: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
-    let set = wide_int(counter_set, "counter_set")?.unwrap_or(i64::MAX);
+    let set = wide_int(counter_set, "counter_set")?
+        .ok_or_else(|| to_py(py, too_wide("set", counter_set)))?;
     let set = qtag::validate_counter_set(set).py_err(py)?;
     let uid = uid_arg(uid)?;
     py.detach(move || qtag::set_counter_set(uid, set)).py_err(py)
