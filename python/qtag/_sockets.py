@@ -112,7 +112,9 @@ def install(on_error: str = "raise") -> None:
     their tag. ``on_error``: ``"raise"`` (default: the connect fails with the qtag error),
     ``"warn"`` (RuntimeWarning, connect goes on) or ``"ignore"``.
 
-    Calling it again only changes ``on_error``; ``uninstall()`` undoes it.
+    Calling it again only changes ``on_error``; ``uninstall()`` undoes it. Event loops
+    written in C (uvloop) connect without ``socket.socket.connect`` and are not covered:
+    tag their sockets with ``tag_socket`` before connecting them yourself.
     """
     global _on_error
     if on_error not in ("raise", "warn", "ignore"):
