@@ -231,3 +231,10 @@ test('the addon loads in several workers at once; each has its own tag state; th
   const again = await runWorker({ tag: 0x444, udp: false });
   assert.deepEqual(again.tags, [0x444, 0x444]);
 });
+
+test('index.d.ts declares exactly the exported names', () => {
+  const dts = require('node:fs').readFileSync(path.join(PKG, 'index.d.ts'), 'utf8');
+  const declared = new Set();
+  for (const m of dts.matchAll(/^export (?:declare )?(?:function|const|class) (\w+)/gm)) declared.add(m[1]);
+  assert.deepEqual([...declared].sort(), Object.keys(qtag).sort());
+});
