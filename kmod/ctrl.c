@@ -188,33 +188,50 @@ size_t qt_ctrl_iter_size(void)
 	return sizeof(struct qt_ctrl_iter);
 }
 
-static char qt_events_token;	/* the events line, after the last socket */
+/*
+ * A row's position is its tag's id (ids grow in list order), and the events line
+ * sits at a fixed position after every id. A read that resumes after the list
+ * changed then neither repeats nor skips a socket, and nothing follows the events
+ * line.
+ */
+static char qt_events_token;
+#define QT_EVENTS_POS ((loff_t)1 << 62)
+
+static void *qt_ctrl_from(struct qt_tag *t, loff_t *pos)
+{
+	if (&t->list == &qt_tags_list) {
+		*pos = QT_EVENTS_POS;
+		return &qt_events_token;
+	}
+	*pos = t->id;
+	return t;
+}
 
 static void *qt_ctrl_start(struct seq_file *m, loff_t *pos)
 {
 	struct qt_ctrl_iter *it = m->private;
 	struct qt_tag *t;
-	loff_t i = 0;
 
 	it->privileged = qt_stats_privileged(m->file, seq_file_net(m));
 	it->me = current_fsuid();
 	mutex_lock(&qt_tags_mutex);
+	if (*pos > QT_EVENTS_POS)
+		return NULL;
+	if (*pos == QT_EVENTS_POS)
+		return &qt_events_token;
 	list_for_each_entry(t, &qt_tags_list, list)
-		if (i++ == *pos)
-			return t;
-	return i == *pos ? &qt_events_token : NULL;
+		if (t->id >= *pos)
+			break;
+	return qt_ctrl_from(t, pos);
 }
 
 static void *qt_ctrl_next(struct seq_file *m, void *v, loff_t *pos)
 {
-	struct qt_tag *t = v;
-
-	++*pos;
-	if (v == &qt_events_token)
+	if (v == &qt_events_token) {
+		*pos = QT_EVENTS_POS + 1;
 		return NULL;
-	if (list_is_last(&t->list, &qt_tags_list))
-		return &qt_events_token;
-	return list_next_entry(t, list);
+	}
+	return qt_ctrl_from(list_next_entry((struct qt_tag *)v, list), pos);
 }
 
 static void qt_ctrl_stop(struct seq_file *m, void *v)

@@ -182,10 +182,8 @@ void qt_tags_delete(const struct net *net, kuid_t uid, bool all_tags, u32 acct_t
 	list_for_each_entry_safe(t, tmp, &qt_tags_list, list) {
 		if (!net_eq(sock_net(t->sk), net) || !uid_eq(qt_tag_uid(t->tag), uid))
 			continue;
-		if (all_tags || qt_tag_acct(t->tag) == acct_tag) {
+		if (all_tags || qt_tag_acct(t->tag) == acct_tag)
 			qt_tag_remove(t);
-			qt_event(QT_EV_SOCKETS_UNTAGGED);
-		}
 	}
 	mutex_unlock(&qt_tags_mutex);
 }
@@ -197,10 +195,8 @@ static void qt_reap_locked(void)
 	unsigned int n = 0;
 
 	list_for_each_entry_safe(t, tmp, &qt_tags_list, list) {
-		if (qt_sock_dead(t->sk)) {
+		if (qt_sock_dead(t->sk))
 			qt_tag_remove(t);
-			qt_event(QT_EV_SOCKETS_UNTAGGED);
-		}
 		if (++n % 1024 == 0)
 			cond_resched();
 	}
