@@ -248,6 +248,37 @@ def test_interface_reconciliation(pair):
                     rows[f"{d}_{u}"], (side, d, u, rows)
 
 
+@pytest.mark.parametrize("family", FAMS)
+def test_fragmented_udp_is_the_sockets_wire_traffic(pair, family):
+    """Datagrams larger than the MTU leave as IP fragments. Each fragment is a wire packet
+    of the sending socket and of the receiving one (DESIGN 4: packets are wire packets,
+    bytes are IP bytes), so both rows equal the device counters minus Ethernet headers, and
+    none of it goes to uid 0 (non-first fragments carry no port to look a socket up by)."""
+    pair.set_offloads(False)
+    tx = pair.a.socket(family, socket.SOCK_DGRAM)
+    rx = pair.b.socket(family, socket.SOCK_DGRAM)
+    rx.bind((pair.addr("b", family), 0))
+    tt, tu = fresh()
+    rt, ru = fresh()
+    pair.a.tag(tx, tt, tu)
+    pair.b.tag(rx, rt, ru)
+    pair.quiesce()
+    dev0, a0, b0 = pair.counters(), pair.a.stats(), pair.b.stats()
+    netns.udp_send_recv(tx, rx, rx.getsockname()[:2], 4000, 5)     # 3 fragments each
+    pair.quiesce()
+    dev1, a1, b1 = pair.counters(), pair.a.stats(), pair.b.stats()
+    pkts = dev1["a"]["tx_packets"] - dev0["a"]["tx_packets"]
+    wire = dev1["a"]["tx_bytes"] - dev0["a"]["tx_bytes"] - ETH * pkts
+    assert pkts == 15, "expected 3 fragments per datagram on the wire"
+    assert delta(b0, b1, iface=pair.ifb, uid=0) == counters(), "fragments billed to uid 0"
+    sent = delta(a0, a1, iface=pair.ifa, tag=tt, uid=tu)
+    got = delta(b0, b1, iface=pair.ifb, tag=rt, uid=ru)
+    assert (sent["tx_bytes"], sent["tx_packets"]) == (wire, pkts), "sender vs wire"
+    assert (got["rx_bytes"], got["rx_packets"]) == (wire, pkts), "receiver vs wire"
+    tx.close()
+    rx.close()
+
+
 # ------------------------------------------------------------------ (4) uid totals
 
 def test_uid_total_is_sum_of_its_traffic(pair):

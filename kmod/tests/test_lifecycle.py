@@ -131,3 +131,42 @@ def test_million_tag_close_cycles_leak_nothing(record_property):
     assert r.returncode == 0, f"rmmod right after the run: {r.stderr}"
     assert netns.sockets_used() <= used0
     qt.load(**QTAG_PARAMS)
+
+
+def test_netns_teardown_with_tags_and_rows():
+    """A namespace whose sockets are tagged and whose stats have rows goes away (its process
+    killed, its name deleted, its last sockets closed) without a kernel complaint, and the
+    module unloads cleanly afterwards."""
+    marker = netns.kmsg_mark("netns teardown")
+    ns = netns.Netns(f"ql{os.getpid() % 10000}")
+    p = subprocess.Popen(["ip", "netns", "exec", ns.name, netns.testbin("tagloop"), "hold",
+                          "500", str(0x1F0020)], stdout=subprocess.PIPE, text=True)
+    socks = []
+    try:
+        assert p.stdout.readline().strip() == "ready 500"
+        rx = ns.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rx.bind(("127.0.0.1", 0))
+        tx = ns.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        ns.tag(tx, 0x1F0021, 4242)
+        cli, srv = netns.tcp_connect(ns, ns, socket.AF_INET, "127.0.0.1")
+        ns.tag(cli, 0x1F0022, 4243)
+        ns.tag(srv, 0x1F0023, 4244)
+        socks = [rx, tx, cli, srv]
+        netns.pump(cli, srv, 100_000)
+        tx.sendto(b"n" * 100, ("::ffff:127.0.0.1", rx.getsockname()[1]))
+        rx.recv(200)
+        uids = {r["uid"] for r in ns.stats()}
+        assert {4242, 4243, 4244} <= uids, uids
+        assert len(ns.ctrl_list()[0]) == 503
+    finally:
+        ns.close()                     # the name goes; the namespace lives on in its sockets
+        p.kill()
+        p.wait()
+        for s in socks:
+            s.close()
+    time.sleep(2.0)                    # reaper, socket frees, then the namespace's cleanup
+    r = subprocess.run(["rmmod", "xt_qtaguid"], capture_output=True, text=True)
+    assert r.returncode == 0, f"rmmod after the namespace went away: {r.stderr}"
+    problems = netns.dmesg_problems(netns.dmesg_since(marker))
+    qt.load(**QTAG_PARAMS)
+    assert not problems, "\n".join(problems)
