@@ -41,8 +41,8 @@ def tag_socket(sock: SocketLike) -> None:
     """
     st = _state.get()
     _native.tag_socket_with(sock, st.tag, st.uid)
-    if st is not _NONE:
-        _remember(sock)
+    if st.tag is not None or st.uid is not None:
+        _remember(sock)                 # something was tagged: auto-tagging leaves it
 
 
 def tag_socket_with(sock: SocketLike, tag: int, uid: Optional[int] = None) -> None:

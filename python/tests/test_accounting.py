@@ -268,6 +268,13 @@ def test_install_tags_unconnected_udp_at_first_sendto():
         b.sendmsg([b"m" * 40, b"n" * 60], [], 0, sink.addr)
     with qtag.tagged(t2):
         send_udp(a, 2, 150, sink.addr)            # a keeps t1
+    # tag_socket with a cleared state tags nothing, so auto-tagging still applies later.
+    qtag.set_thread_stats_tag(t3)
+    qtag.clear_thread_stats_tag()
+    late = socket.socket(V4, socket.SOCK_DGRAM)
+    qtag.tag_socket(late)
+    with qtag.tagged(t1):
+        late.sendto(b"l" * 100, sink.addr)
     explicit = socket.socket(V4, socket.SOCK_DGRAM)
     qtag.tag_socket_with(explicit, t3)
     with qtag.tagged(t2):
@@ -275,10 +282,10 @@ def test_install_tags_unconnected_udp_at_first_sendto():
     qtag.uninstall()
     mine = {(t.tag, t.uid) for t in qtag.read_ctrl() if t.pid == os.getpid()}
     assert (t1, 0) in mine and (t3, 0) in mine and (t2, 0) not in mine
-    for s in (a, b, c, explicit):
+    for s in (a, b, c, late, explicit):
         s.close()
     sink.close()
     want = udp_expect(V4, 5, 150)
-    one = udp_expect(V4, 1, 100)
-    check_tag(t1, {k: want[k] + one[k] for k in want})
+    two = udp_expect(V4, 2, 100)               # b's sendmsg and late's sendto
+    check_tag(t1, {k: want[k] + two[k] for k in want})
     check_tag(t3, udp_expect(V4, 1, 10))
