@@ -560,3 +560,85 @@ def test_dev_reopen_repeatedly():
     for _ in range(5):
         fd = os.open("/dev/xt_qtaguid", os.O_RDONLY)
         os.close(fd)
+
+
+# ---------------------------------------------------------------- more edges
+
+
+def test_two_commands_in_one_write_are_rejected(tagged):
+    s, _ = tagged
+    other = udp()
+    try:
+        fd = other.fileno()
+        assert_rejected(f"t {fd} {new_tag() << 32}\nu {fd}", EINVAL)
+        assert_rejected(f"t {fd} 0\nt {fd} 0", EINVAL)
+        assert_rejected(f"u {fd}\nu {s.fileno()}", EINVAL)
+    finally:
+        other.close()
+
+
+def test_254_bytes_is_still_a_command():
+    """Only input of 255 bytes or more is too long (leading zeros keep the value 0)."""
+    s = udp()
+    try:
+        base = f"t {s.fileno()} "
+        cmd = base + "0" * (254 - len(base))
+        assert len(cmd) == 254
+        assert qt.write_ctrl(cmd) == 0
+        assert qt.write_ctrl(f"u {s.fileno()}") == 0
+    finally:
+        s.close()
+
+
+def test_uid_4294967295_is_not_a_real_uid():
+    """(uid_t)-1 spelled unsigned: either "the caller" or invalid, never billed as is."""
+    s = udp()
+    t = new_tag()
+    try:
+        err = qt.write_ctrl(f"t {s.fileno()} {t << 32} 4294967295")
+        assert err in (0, EINVAL), errno.errorcode.get(err, err)
+        if err == 0:
+            assert [x["uid"] for x in ours(t)] == [0]
+        else:
+            assert ours(t) == []
+    finally:
+        s.close()
+
+
+def test_pid_is_the_taggers_thread_group():
+    import threading
+    s = udp()
+    t = new_tag()
+    res = {}
+    th = threading.Thread(target=lambda: res.setdefault(
+        "err", qt.write_ctrl(f"t {s.fileno()} {t << 32}")))
+    th.start()
+    th.join()
+    try:
+        assert res["err"] == 0
+        assert [x["pid"] for x in ours(t)] == [os.getpid()]
+    finally:
+        s.close()
+
+
+def test_events_count_commands_and_packets():
+    s = udp()
+    rx = udp()
+    rx.bind(("127.0.0.1", 0))
+    try:
+        _, e0 = qt.read_ctrl()
+        assert qt.write_ctrl(f"t {s.fileno()} {new_tag() << 32}") == 0
+        qt.udp_send(5, 10, rx.getsockname(), sock=s)
+        assert qt.write_ctrl(f"u {s.fileno()}") == 0
+        _, e1 = qt.read_ctrl()
+        assert e1["sockets_tagged"] == e0["sockets_tagged"] + 1
+        assert e1["sockets_untagged"] == e0["sockets_untagged"] + 1
+        assert e1["match_calls"] >= e0["match_calls"] + 5, (e0, e1)
+        # Rejected commands are not counted as done.
+        assert qt.write_ctrl("u 9999") == EBADF
+        assert qt.write_ctrl(f"u {s.fileno()}") == EINVAL
+        _, e2 = qt.read_ctrl()
+        assert e2["sockets_untagged"] == e1["sockets_untagged"]
+    finally:
+        s.close()
+        rx.close()
