@@ -6,6 +6,11 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
+const https = require('node:https');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 const net = require('node:net');
 const dgram = require('node:dgram');
 const h = require('./fixtures/helpers');
@@ -160,4 +165,92 @@ test('an explicit tag replaces the automatic one', { skip }, async () => {
   await checkPerTag(srv.conns, [mine]);
   const a = tagRow(auto);
   assert.equal(a.txBytes - TCP_HDR * a.txPackets, 0, 'no payload under the automatic tag');
+});
+
+/** A self-signed certificate made now with openssl (null when openssl is missing). */
+function selfSigned() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qtag-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+      '-nodes', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`, '-days', '2', '-subj', '/CN=localhost'],
+    { stdio: 'ignore' });
+    return { key: fs.readFileSync(`${dir}/key.pem`), cert: fs.readFileSync(`${dir}/cert.pem`) };
+  } catch {
+    return null;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The client TCP handle's own byte counts of `sock` (a TLS socket), at its close. */
+function wireCounts(sock) {
+  return new Promise((resolve) => sock.once('connect', () => {
+    const tcp = sock._handle._parent || sock._handle;
+    sock.prependOnceListener('close', () => resolve({ tx: tcp.bytesWritten, rx: tcp.bytesRead }));
+  }));
+}
+
+test('tls.connect under concurrent contexts: exact TLS payload per tag (clean shutdown)', { skip }, async (t) => {
+  const creds = selfSigned();
+  if (!creds) return t.skip('openssl not available');
+  const tls = require('node:tls');
+  // The server answers once it has the whole request and closes after the client did: no
+  // segment crosses a closed socket, so the client's own counts are the exact truth.
+  const server = tls.createServer(creds, (s) => {
+    let n = 0;
+    s.on('data', (d) => { n += d.length; if (n === 4000) s.write(Buffer.alloc(6000, 0x63)); });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const tags = [h.freshTag(), h.freshTag(), h.freshTag()];
+    const wire = await Promise.all(tags.map((tag) => qtag.withTag(tag, () => {
+      const c = tls.connect({ host: '127.0.0.1', port: server.address().port, rejectUnauthorized: false });
+      const counts = wireCounts(c);
+      let got = 0;
+      c.on('data', (d) => { got += d.length; if (got === 6000) c.end(); });
+      c.write(Buffer.alloc(4000, 0x64));
+      return counts;
+    })));
+    for (const [i, tag] of tags.entries()) {
+      const got = await h.waitQuiet(() => tagRow(tag));
+      assert.ok(wire[i].tx > 4000 && wire[i].rx > 6000, JSON.stringify(wire[i]));
+      assert.deepEqual(payloadOf(got), wire[i], `tag ${tag.toString(16)}`);
+    }
+  } finally {
+    server.close();
+  }
+});
+
+test('https.request under concurrent contexts: each tag carries its own connection', { skip }, async (t) => {
+  const creds = selfSigned();
+  if (!creds) return t.skip('openssl not available');
+  const server = https.createServer(creds, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { Connection: 'close' });
+      res.end(Buffer.alloc(2000 + (Number(req.url.split('/')[2]) % 5) * 1500));
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const tags = [h.freshTag(), h.freshTag(), h.freshTag()];
+    const wire = await Promise.all(tags.map((tag) => qtag.withTag(tag, () => new Promise((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port: server.address().port, path: `/t/${tag}`, method: 'POST',
+        agent: false, rejectUnauthorized: false }, (res) => res.resume());
+      req.on('socket', (s) => wireCounts(s).then(resolve));
+      req.on('error', reject);
+      req.end('s'.repeat(300 + (tag % 4) * 900));
+    }))));
+    // Bounds, not equality: with "Connection: close" the server closes first, so the
+    // client's close_notify (24 bytes) meets a closed socket and a bare RST (40 bytes, no
+    // timestamps) comes back, billed to the tag.
+    for (const [i, tag] of tags.entries()) {
+      const got = payloadOf(await h.waitQuiet(() => tagRow(tag)));
+      assert.ok(wire[i].tx > 300 && wire[i].rx > 2000, JSON.stringify(wire[i]));
+      assert.ok(Math.abs(got.tx - wire[i].tx) <= 64 && Math.abs(got.rx - wire[i].rx) <= 64,
+        `tag ${tag.toString(16)}: ${JSON.stringify(got)} vs client ${JSON.stringify(wire[i])}`);
+    }
+  } finally {
+    server.close();
+  }
 });
