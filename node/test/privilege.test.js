@@ -138,3 +138,50 @@ test('tagSocket accepts an fd number of a live socket', { skip }, async () => {
 function tagRow0(tag) {
   return h.rawSum(h.rawStats(), { uid: 0, tag });
 }
+
+const MAX_TAGS = '/sys/module/xt_qtaguid/parameters/max_sock_tags';
+
+test('the per-uid tag limit is EMFILE; install({onError: "warn"}) warns and goes on', { skip }, async () => {
+  const saved = fs.readFileSync(MAX_TAGS, 'utf8').trim();
+  fs.writeFileSync(MAX_TAGS, '4');
+  const uid = 4246;
+  const socks = [];
+  const bound = () => new Promise((r) => {
+    const s = dgram.createSocket('udp4');
+    socks.push(s);
+    s.bind(0, '127.0.0.1', () => r(s));
+  });
+  try {
+    const tag = h.freshTag();
+    for (let i = 0; i < 4; i++) qtag.tagSocketWith(await bound(), tag, uid);
+    const extra = await bound();
+    assert.throws(() => qtag.tagSocketWith(extra, tag, uid), (e) => e.code === 'EMFILE' && /max_sock_tags/.test(e.message));
+    qtag.untagSocket(socks[0]);
+    qtag.tagSocketWith(extra, tag, uid); // a place was freed
+
+    // Automatic tagging over the limit: a warning, and the datagram still goes out.
+    const sink = await h.udpSink();
+    const warnings = [];
+    const onWarning = (w) => { if (w.code === 'QTAG_AUTOTAG') warnings.push(w.message); };
+    process.on('warning', onWarning);
+    qtag.install({ onError: 'warn' });
+    try {
+      await qtag.withTag({ tag, uid }, async () => {
+        const s = dgram.createSocket('udp4');
+        socks.push(s);
+        await h.send(s, Buffer.alloc(3), sink.port);
+      });
+      await h.sleep(50);
+    } finally {
+      qtag.uninstall();
+      process.off('warning', onWarning);
+      await sink.close();
+    }
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /too many tagged sockets/);
+  } finally {
+    for (const s of socks) s.close();
+    fs.writeFileSync(MAX_TAGS, saved);
+    qtag.resetKernelUidStats(uid);
+  }
+});
