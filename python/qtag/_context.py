@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 from contextvars import ContextVar, Token
-from typing import Any, Callable, List, NamedTuple, Optional, TypeVar
+from typing import Any, Callable, List, NamedTuple, Optional, Tuple, TypeVar
 
 from . import _native
 
@@ -23,26 +23,24 @@ class TagState(NamedTuple):
     uid: Optional[int]
 
 
-_NONE = TagState(None, None)
-_state: ContextVar[TagState] = ContextVar("qtag.tag_state", default=_NONE)
+# Plain (tag, uid) tuples inside: cheaper to make than TagState on every change.
+_State = Tuple[Optional[int], Optional[int]]
+_NONE: _State = (None, None)
+_state: ContextVar[_State] = ContextVar("qtag.tag_state", default=_NONE)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def get_tag_state() -> TagState:
     """The current thread's (and asyncio task's) tag and uid."""
-    return _state.get()
+    return TagState(*_state.get())
 
 
 def set_tag_state(tag: Optional[int], uid: Optional[int]) -> TagState:
     """Replace tag and uid at once (validated like the setters); returns the previous state."""
     prev = _state.get()
-    new = TagState(
-        None if tag is None else _native.normalize_tag(tag),
-        _native.normalize_uid(uid),
-    )
-    _state.set(new)
-    return prev
+    _state.set((None if tag is None else _native.normalize_tag(tag), _native.normalize_uid(uid)))
+    return TagState(*prev)
 
 
 def set_thread_stats_tag(tag: int) -> None:
@@ -55,21 +53,21 @@ def set_thread_stats_tag(tag: int) -> None:
 def get_and_set_thread_stats_tag(tag: int) -> Optional[int]:
     """Set this thread/task's tag and return the previous one (``None`` if there was none)."""
     new = _native.normalize_tag(tag)
-    prev = _state.get()
-    _state.set(TagState(new, prev.uid))
-    return prev.tag
+    prev_tag, uid = _state.get()
+    _state.set((new, uid))
+    return prev_tag
 
 
 def get_thread_stats_tag() -> Optional[int]:
     """This thread/task's tag, ``None`` when cleared (Android returns -1 then)."""
-    return _state.get().tag
+    return _state.get()[0]
 
 
 def clear_thread_stats_tag() -> None:
     """Clear this thread/task's tag."""
-    prev = _state.get()
-    if prev.tag is not None:
-        _state.set(TagState(None, prev.uid))
+    tag, uid = _state.get()
+    if tag is not None:
+        _state.set((None, uid))
 
 
 def set_thread_stats_uid(uid: int) -> None:
@@ -77,20 +75,19 @@ def set_thread_stats_uid(uid: int) -> None:
     ``setThreadStatsUid``). Billing another uid needs MODIFY_NETWORK_ACCOUNTING when the
     socket is tagged. ``-1`` clears it."""
     new = _native.normalize_uid(uid)
-    prev = _state.get()
-    _state.set(TagState(prev.tag, new))
+    _state.set((_state.get()[0], new))
 
 
 def get_thread_stats_uid() -> Optional[int]:
     """This thread/task's uid, ``None`` when cleared (Android returns -1 then)."""
-    return _state.get().uid
+    return _state.get()[1]
 
 
 def clear_thread_stats_uid() -> None:
     """Clear this thread/task's uid."""
-    prev = _state.get()
-    if prev.uid is not None:
-        _state.set(TagState(prev.tag, None))
+    tag, uid = _state.get()
+    if uid is not None:
+        _state.set((tag, None))
 
 
 class tagged:
@@ -117,23 +114,14 @@ class tagged:
         self.tag: Optional[int] = None if tag is None else _native.normalize_tag(tag)
         # -1 = "own uid" is kept distinct from None = "inherit" until entry.
         self.uid: Optional[int] = None if uid is None else _uid_or_self(uid)
-        self._tokens: List[Token[TagState]] = []
-
-    def _new_state(self) -> TagState:
-        cur = _state.get()
-        tag = cur.tag if self.tag is None else self.tag
-        if self.uid is None:
-            uid = cur.uid
-        elif self.uid == -1:
-            uid = None
-        else:
-            uid = self.uid
-        return TagState(tag, uid)
+        self._tokens: List[Token[_State]] = []
 
     def __enter__(self) -> TagState:
-        new = self._new_state()
-        self._tokens.append(_state.set(new))
-        return new
+        cur_tag, cur_uid = _state.get()
+        tag = cur_tag if self.tag is None else self.tag
+        uid = cur_uid if self.uid is None else (None if self.uid == -1 else self.uid)
+        self._tokens.append(_state.set((tag, uid)))
+        return TagState(tag, uid)
 
     def __exit__(self, *exc: object) -> None:
         _state.reset(self._tokens.pop())

@@ -9,7 +9,7 @@ import weakref
 from typing import Any, Callable, Dict, Optional, Protocol, Union
 
 from . import _native
-from ._context import _NONE, _state
+from ._context import _state
 
 
 class HasFileno(Protocol):
@@ -24,7 +24,8 @@ _tagged: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
 def _remember(sock: object) -> None:
-    if not isinstance(sock, int):
+    # Only install() reads the set: without it, tagging costs no bookkeeping.
+    if _originals and not isinstance(sock, int):
         try:
             _tagged.add(sock)
         except TypeError:  # not weak-referenceable: nothing to remember it by
@@ -39,9 +40,9 @@ def tag_socket(sock: SocketLike) -> None:
     kernel, but the descriptor is still checked (``BadFileDescriptorError``,
     ``NotASocketError``). Tagging again replaces the tag.
     """
-    st = _state.get()
-    _native.tag_socket_with(sock, st.tag, st.uid)
-    if st.tag is not None or st.uid is not None:
+    tag, uid = _state.get()
+    _native.tag_socket_with(sock, tag, uid)
+    if tag is not None or uid is not None:
         _remember(sock)                 # something was tagged: auto-tagging leaves it
 
 
@@ -56,7 +57,7 @@ def untag_socket(sock: SocketLike) -> None:
     """Remove ``sock``'s tag (``NotTaggedError`` if it has none); its later traffic is
     billed to its owner with tag 0."""
     _native.untag_socket(sock)
-    if not isinstance(sock, int):
+    if _originals and not isinstance(sock, int):
         _tagged.discard(sock)
 
 
@@ -71,13 +72,13 @@ _on_error = "raise"
 
 
 def _auto_tag(sock: _socket.socket) -> None:
-    st = _state.get()
-    if st is _NONE or (st.tag is None and st.uid is None):
+    tag, uid = _state.get()
+    if tag is None and uid is None:
         return
     if sock in _tagged or sock.family not in _INET:
         return
     try:
-        _native.tag_socket_with(sock, st.tag, st.uid)
+        _native.tag_socket_with(sock, tag, uid)
     except OSError as e:
         if _on_error == "raise":
             raise
@@ -108,9 +109,9 @@ def install(on_error: str = "raise") -> None:
     Covers ``socket.socket`` and everything built on it: ``socket.create_connection``,
     ``http.client``/``urllib``, ``ssl``, and asyncio's ``sock_connect`` /
     ``open_connection`` / ``create_connection`` / datagram endpoints. A socket is tagged
-    once, with the context of its first connect or send; sockets tagged explicitly keep
-    their tag. ``on_error``: ``"raise"`` (default: the connect fails with the qtag error),
-    ``"warn"`` (RuntimeWarning, connect goes on) or ``"ignore"``.
+    once, with the context of its first connect or send; sockets tagged explicitly while
+    it is installed keep their tag. ``on_error``: ``"raise"`` (default: the connect fails
+    with the qtag error), ``"warn"`` (RuntimeWarning, connect goes on) or ``"ignore"``.
 
     Calling it again only changes ``on_error``; ``uninstall()`` undoes it. Event loops
     written in C (uvloop) connect without ``socket.socket.connect`` and are not covered:
@@ -143,6 +144,7 @@ def uninstall() -> None:
                 delattr(_socket.socket, name)  # inherited from _socket.socket again
         _originals.clear()
         _own.clear()
+        _tagged.clear()
 
 
 def is_installed() -> bool:
