@@ -129,7 +129,17 @@ function tagSocketWith(sock, tag, uid) {
 /** Remove `sock`'s tag (EINVAL if it has none); a tag still waiting is cancelled. */
 function untagSocket(sock) {
   const fd = socketFd(sock);
-  if (typeof sock === 'object' && cancelPending(sock) && fd < 0) return;
+  if (typeof sock === 'object' && cancelPending(sock)) {
+    // The waiting tag never reached the kernel; an automatic one may have (install()).
+    if (fd >= 0) {
+      try {
+        native.untagSocket(fd);
+      } catch (e) {
+        if (e.code !== 'EINVAL') throw e;
+      }
+    }
+    return;
+  }
   if (fd === DESTROYED) throw destroyedError();
   if (fd === NO_FD) throw qtagError('EBADF', 'qtag: the socket has no file descriptor (not connected or bound)');
   native.untagSocket(fd);

@@ -156,4 +156,24 @@ test('TCP: concurrent connections, each tagged in its own context, exact payload
   }
 });
 
-module.exports = { tcpServer, payloadOf, TCP_HDR };
+test('untagSocket before the connect cancels the waiting tag', { skip }, async () => {
+  const { server, conns, listening } = tcpServer(() => 100);
+  await listening;
+  try {
+    const tag = h.freshTag();
+    await qtag.withTag(tag, () => new Promise((resolve, reject) => {
+      const c = net.connect(server.address().port, '127.0.0.1');
+      qtag.tagSocket(c);
+      qtag.untagSocket(c);
+      c.write(`${tag}\n`);
+      c.on('data', () => {});
+      c.on('error', reject);
+      c.on('close', resolve);
+    }));
+    await Promise.all(conns.map((c) => c.closed));
+    await h.sleep(300);
+    assert.deepEqual(tagRow(tag), h.zero());
+  } finally {
+    server.close();
+  }
+});
