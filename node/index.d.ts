@@ -47,7 +47,8 @@ export function tagged<A extends unknown[], R>(spec: TagSpec, fn: (...args: A) =
  * Tag `socket` with the current async context's tag and uid (Android's tagSocket). A
  * socket without a descriptor yet (connecting, or a dgram socket not bound) is tagged
  * with this context the moment it gets one ('connect' / 'listening'), before anything
- * queued on it is written; a failure then destroys it with the error.
+ * queued on it is written; a failure then destroys it with the error (a dgram socket is
+ * closed and gets 'error' on the next tick).
  */
 export function tagSocket(socket: SocketLike): void;
 /** Tag `socket` with an explicit tag billed to `uid` (undefined, null or -1: yourself). */

@@ -75,7 +75,8 @@ function cancelPending(sock) {
  * Tag `sock` with `state` now, or — a socket without a descriptor yet — as soon as it
  * has one: at its 'connect' (net, tls) or 'listening' (dgram) event, before anything
  * queued on it is written (the listener is prepended). A failure then destroys a
- * net.Socket with the error, or emits it as 'error' on a dgram.Socket and closes it.
+ * net.Socket with the error before anything is written; a dgram.Socket is closed and gets
+ * the error as 'error' on the next tick (its queued datagrams have gone out by then).
  */
 function tagWith(sock, tag, uid) {
   const fd = socketFd(sock);
@@ -96,10 +97,14 @@ function tagWith(sock, tag, uid) {
       native.tagSocketWith(now, tag, uid);
     } catch (err) {
       if (isNet) {
-        sock.destroy(err);
+        sock.destroy(err); // before its 'connect' listeners: nothing queued is written
       } else {
-        sock.emit('error', err);
-        try { sock.close(); } catch { /* already closed */ }
+        // dgram flushes its queued datagrams right after this event and would throw on a
+        // socket closed under it: report and close on the next tick.
+        process.nextTick(() => {
+          try { sock.close(); } catch { /* already closed */ }
+          sock.emit('error', err);
+        });
       }
     }
   };

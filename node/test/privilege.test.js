@@ -185,3 +185,35 @@ test('the per-uid tag limit is EMFILE; install({onError: "warn"}) warns and goes
     qtag.resetKernelUidStats(uid);
   }
 });
+
+test('a waiting tag that the kernel refuses: the net socket is destroyed before writing, the dgram socket errors', { skip }, async () => {
+  let received = 0;
+  const server = net.createServer((c) => c.on('data', (d) => { received += d.length; })).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const sink = await h.udpSink();
+  try {
+    const r = await h.nodeAs(1000, `${CHILD_PRELUDE}
+      const net = require('node:net');
+      let pending = 2;
+      const done = () => { if (--pending === 0) console.log(JSON.stringify(out)); };
+      q.withTag({ tag: 9, uid: 0 }, () => {
+        const c = net.connect(${server.address().port}, '127.0.0.1');
+        q.tagSocket(c);                       // no fd yet: waits for 'connect'
+        c.write('must not be sent');
+        c.on('error', (e) => { out.net = [e.code, c.bytesWritten]; });
+        c.on('close', done);
+        const d = dgram.createSocket('udp4');
+        q.tagSocket(d);                       // not bound yet: waits for 'listening'
+        d.on('error', (e) => { out.dgram = e.code; });
+        d.on('close', () => setTimeout(done, 20));
+        d.send('x', ${sink.port}, '127.0.0.1');
+      });`);
+    assert.deepEqual(r.net, ['EPERM', 0]);
+    assert.equal(r.dgram, 'EPERM');
+    await h.sleep(200);
+    assert.equal(received, 0, 'the TCP payload never left');
+  } finally {
+    server.close();
+    await sink.close();
+  }
+});
