@@ -22,6 +22,7 @@ import time
 import qt
 
 CLONE_NEWNET = 0x40000000
+RTO_MIN = "3s"
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -54,10 +55,20 @@ class Netns:
                              ("dad_transmits", 0), ("addr_gen_mode", 1)):
                 self.sysctl(f"net/ipv6/conf/{conf}/{key}", val, missing_ok=True)
         self.sysctl("net/ipv4/tcp_timestamps", 0)
+        # No tail loss probes, and (below) a long minimum RTO: a TCG vCPU stalled for a few
+        # ms must not make TCP retransmit, which would spoil TCP_INFO-exact checks.
+        self.sysctl("net/ipv4/tcp_early_retrans", 0)
         self.sysctl("net/ipv4/icmp_ratelimit", 0)
         self.sysctl("net/ipv4/icmp_ratemask", 0)
         self.sysctl("net/ipv6/icmp/ratelimit", 0)
         sh("ip", "-n", name, "link", "set", "lo", "up")
+        for dst in ("127.0.0.0/8", "127.0.0.1"):
+            self.ip("route", "replace", "table", "local", "local", dst, "dev", "lo",
+                    "proto", "kernel", "scope", "host", "src", "127.0.0.1", "rto_min", RTO_MIN)
+        # The kernel's ::1 route has metric 0, which netlink requests cannot name: swap it.
+        self.ip("-6", "route", "del", "table", "local", "local", "::1", "dev", "lo")
+        self.ip("-6", "route", "add", "table", "local", "local", "::1", "dev", "lo",
+                "proto", "kernel", "rto_min", RTO_MIN)
 
     @contextlib.contextmanager
     def enter(self):
@@ -172,8 +183,12 @@ class VethPair:
                   "nud", "permanent")
             ns.ip("-6", "neigh", "add", self.V6[peer], "lladdr", self.MAC[peer], "dev", ifn,
                   "nud", "permanent")
-        for ns, ifn, _, _ in sides:
+        for ns, ifn, me, _ in sides:
             ns.ip("link", "set", ifn, "up")
+            ns.ip("route", "replace", "198.18.7.0/24", "dev", ifn, "proto", "kernel",
+                  "scope", "link", "src", self.V4[me], "rto_min", RTO_MIN)
+            ns.ip("-6", "route", "replace", "fd51:7a9:7::/64", "dev", ifn, "proto", "kernel",
+                  "metric", "256", "rto_min", RTO_MIN)
         self.offloads_on = True
 
     def addr(self, side, family):

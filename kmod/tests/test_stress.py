@@ -87,7 +87,7 @@ def _tagger(t, s, rnd):
 
 # ------------------------------------------------------------------ workers
 
-def w_sink(t, deadline, tcp_port, udp_port, family, addr):
+def w_sink(t, deadline, tcp_port, udp_port, family, addr, ready):
     """Server side in one namespace: accept TCP and read to EOF, drain UDP; tag what it gets."""
     rnd = random.Random(os.getpid())
     lst = socket.socket(family, socket.SOCK_STREAM)
@@ -96,6 +96,7 @@ def w_sink(t, deadline, tcp_port, udp_port, family, addr):
     lst.listen(64)
     udp = socket.socket(family, socket.SOCK_DGRAM)
     udp.bind((addr, udp_port))
+    ready.set()
     _tagger(t, lst, rnd)
     _tagger(t, udp, rnd)
     conns = []
@@ -255,10 +256,11 @@ def test_stress_tagging_traffic_readers_and_unload():
         start = time.monotonic()
         deadline = start + STRESS_SECONDS + UNLOAD_CYCLES * 3 + 2
         a, b = pair.a.path, pair.b.path
+        ready = [CTX.Event() for _ in range(3)]
         specs = [
-            ("sink-b-v4", b, w_sink, (deadline, 5001, 5002, V4, pair.addr("b", V4))),
-            ("sink-b-v6", b, w_sink, (deadline, 5001, 5002, V6, pair.addr("b", V6))),
-            ("sink-a-lo", a, w_sink, (deadline, 5003, 5004, V4, "127.0.0.1")),
+            ("sink-b-v4", b, w_sink, (deadline, 5001, 5002, V4, pair.addr("b", V4), ready[0])),
+            ("sink-b-v6", b, w_sink, (deadline, 5001, 5002, V6, pair.addr("b", V6), ready[1])),
+            ("sink-a-lo", a, w_sink, (deadline, 5003, 5004, V4, "127.0.0.1", ready[2])),
             ("client-a-v4", a, w_client, (deadline, V4, pair.addr("b", V4), 5001, 5002)),
             ("client-a-v6", a, w_client, (deadline, V6, pair.addr("b", V6), 5001, 5002)),
             ("client-a-lo", a, w_client, (deadline, V4, "127.0.0.1", 5003, 5004)),
@@ -272,7 +274,7 @@ def test_stress_tagging_traffic_readers_and_unload():
             p.start()
             procs.append(p)
             if fn is w_sink:
-                time.sleep(0.5)
+                assert args[-1].wait(60), f"{name} never got ready"
         tool = netns.testbin("tagloop")
         for ns in (pair.a, pair.b):
             churn.append(subprocess.Popen(
