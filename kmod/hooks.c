@@ -8,6 +8,7 @@
  * Ingress packets that early demux did not match (unconnected UDP, a SYN to a
  * listener, ...) are matched with the same socket lookup xt_socket uses.
  */
+#include <linux/module.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
@@ -19,8 +20,46 @@
 #include <net/ipv6.h>
 #include <net/sock.h>
 #include <net/inet_sock.h>
+#include <net/ip6_route.h>
 #include <net/netfilter/nf_socket.h>
+#include <net/netfilter/ipv6/nf_defrag_ipv6.h>
 #include "qtaguid.h"
+
+/*
+ * Helpers from other netfilter modules, taken with symbol_request() so that a plain
+ * insmod loads them on demand (and they cannot go away while we use them).
+ */
+static struct sock *(*qt_lookup_v4)(struct net *, const struct sk_buff *,
+				    const struct net_device *);
+static struct sock *(*qt_lookup_v6)(struct net *, const struct sk_buff *,
+				    const struct net_device *);
+static int (*qt_defrag6_enable)(struct net *);
+static void (*qt_defrag6_disable)(struct net *);
+
+static void qt_deps_put(void)
+{
+	if (qt_lookup_v4)
+		symbol_put(nf_sk_lookup_slow_v4);
+	if (qt_lookup_v6)
+		symbol_put(nf_sk_lookup_slow_v6);
+	if (qt_defrag6_enable)
+		symbol_put(nf_defrag_ipv6_enable);
+	if (qt_defrag6_disable)
+		symbol_put(nf_defrag_ipv6_disable);
+}
+
+static int qt_deps_get(void)
+{
+	qt_lookup_v4 = symbol_request(nf_sk_lookup_slow_v4);
+	qt_lookup_v6 = symbol_request(nf_sk_lookup_slow_v6);
+	qt_defrag6_enable = symbol_request(nf_defrag_ipv6_enable);
+	qt_defrag6_disable = symbol_request(nf_defrag_ipv6_disable);
+	if (qt_lookup_v4 && qt_lookup_v6 && qt_defrag6_enable && qt_defrag6_disable)
+		return 0;
+	qt_deps_put();
+	pr_err("xt_qtaguid: needs the modules nf_socket_ipv4, nf_socket_ipv6 and nf_defrag_ipv6\n");
+	return -ENOENT;
+}
 
 static enum qt_proto qt_proto_of(u8 l4)
 {
@@ -83,6 +122,67 @@ static void qt_wire_size(const struct sk_buff *skb, unsigned int *bytes, unsigne
 	*bytes += (segs - 1) * hdr;
 }
 
+/*
+ * An IP packet larger than its path MTU leaves as fragments (after POST_ROUTING),
+ * and arrives reassembled (before LOCAL_IN; IPv6 by nf_defrag_ipv6). Count the
+ * fragments the wire carries: every one but the last holds the largest multiple
+ * of 8 data bytes that fits, behind its own copy of the unfragmentable headers
+ * (and, for IPv6, a fragment header).
+ */
+static void qt_fragments(unsigned int len, unsigned int hlen, unsigned int frag_size,
+			 unsigned int frag_hdr, unsigned int *bytes, unsigned int *packets)
+{
+	unsigned int chunk;
+
+	if (frag_size <= hlen + frag_hdr + 8 || len <= hlen)
+		return;
+	chunk = (frag_size - hlen - frag_hdr) & ~7U;
+	*packets = DIV_ROUND_UP(len - hlen, chunk);
+	*bytes = len + (*packets - 1) * hlen + *packets * frag_hdr;
+}
+
+static void qt_fragments_v4(struct sk_buff *skb, bool rx, unsigned int *bytes,
+			    unsigned int *packets)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	unsigned int mtu;
+
+	if (rx) {	/* reassembled: frag_max_size is the largest fragment seen */
+		if (IPCB(skb)->frag_max_size)
+			qt_fragments(skb->len, ip_hdrlen(skb), IPCB(skb)->frag_max_size, 0,
+				     bytes, packets);
+		return;
+	}
+	mtu = ip_skb_dst_mtu(skb->sk, skb);
+	if (skb->len <= mtu || ((iph->frag_off & htons(IP_DF)) && !skb->ignore_df))
+		return;	/* fits, or will be dropped with an ICMP error */
+	qt_fragments(skb->len, ip_hdrlen(skb), mtu, 0, bytes, packets);
+}
+
+static void qt_fragments_v6(struct sk_buff *skb, bool rx, unsigned int *bytes,
+			    unsigned int *packets)
+{
+	unsigned int size;
+	u8 *prevhdr;
+	int hlen;
+
+	if (rx) {
+		size = IP6CB(skb)->frag_max_size;
+		if (!size)
+			return;
+	} else {
+		size = ip6_skb_dst_mtu(skb);
+		if (IP6CB(skb)->frag_max_size && IP6CB(skb)->frag_max_size < size)
+			size = IP6CB(skb)->frag_max_size;
+		if (skb->len <= size || !skb->ignore_df)
+			return;
+	}
+	hlen = ip6_find_1stfragopt(skb, &prevhdr);
+	if (hlen < 0)
+		return;
+	qt_fragments(skb->len, hlen, size, sizeof(struct frag_hdr), bytes, packets);
+}
+
 static bool qt_forwarded(const struct sk_buff *skb, u8 pf)
 {
 	if (pf == NFPROTO_IPV4)
@@ -113,9 +213,8 @@ static unsigned int qt_hook(void *priv, struct sk_buff *skb, const struct nf_hoo
 		return NF_ACCEPT;
 
 	if (rx && !sk) {
-		found = state->pf == NFPROTO_IPV4 ?
-			nf_sk_lookup_slow_v4(state->net, skb, dev) :
-			nf_sk_lookup_slow_v6(state->net, skb, dev);
+		found = state->pf == NFPROTO_IPV4 ? qt_lookup_v4(state->net, skb, dev) :
+						    qt_lookup_v6(state->net, skb, dev);
 		sk = found;
 	}
 	owner = sk ? sk_to_full_sk(sk) : NULL;	/* a request sock's listener */
@@ -135,6 +234,12 @@ static unsigned int qt_hook(void *priv, struct sk_buff *skb, const struct nf_hoo
 		uid = sock_net_uid(state->net, NULL);
 	}
 	qt_wire_size(skb, &bytes, &packets);
+	if (!skb_is_gso(skb)) {
+		if (state->pf == NFPROTO_IPV4)
+			qt_fragments_v4(skb, rx, &bytes, &packets);
+		else
+			qt_fragments_v6(skb, rx, &bytes, &packets);
+	}
 	qt_bill(qn, ifc, tag, uid, rx ? QT_RX : QT_TX,
 		qt_proto_of(qt_l4proto(skb, state->pf)), bytes, packets);
 	if (found)
@@ -153,9 +258,18 @@ static const struct nf_hook_ops qt_hook_ops[] = {
 	  .priority = NF_IP6_PRI_LAST - 1 },
 };
 
+/* IPv6 fragments reach LOCAL_IN one by one unless reassembled before it; only
+ * the first carries the ports that find the socket. */
 static int __net_init qt_hooks_net_init(struct net *net)
 {
-	return nf_register_net_hooks(net, qt_hook_ops, ARRAY_SIZE(qt_hook_ops));
+	int err = qt_defrag6_enable(net);
+
+	if (err)
+		return err;
+	err = nf_register_net_hooks(net, qt_hook_ops, ARRAY_SIZE(qt_hook_ops));
+	if (err)
+		qt_defrag6_disable(net);
+	return err;
 }
 
 /* Unregister in pre_exit: the core waits for an RCU grace period before the
@@ -163,6 +277,7 @@ static int __net_init qt_hooks_net_init(struct net *net)
 static void __net_exit qt_hooks_net_pre_exit(struct net *net)
 {
 	nf_unregister_net_hooks(net, qt_hook_ops, ARRAY_SIZE(qt_hook_ops));
+	qt_defrag6_disable(net);
 }
 
 static struct pernet_operations qt_hooks_net_ops = {
@@ -172,11 +287,19 @@ static struct pernet_operations qt_hooks_net_ops = {
 
 int qt_hooks_init(void)
 {
-	return register_pernet_subsys(&qt_hooks_net_ops);
+	int err = qt_deps_get();
+
+	if (err)
+		return err;
+	err = register_pernet_subsys(&qt_hooks_net_ops);
+	if (err)
+		qt_deps_put();
+	return err;
 }
 
 void qt_hooks_exit(void)
 {
 	unregister_pernet_subsys(&qt_hooks_net_ops);
 	synchronize_net();	/* no CPU is still in qt_hook */
+	qt_deps_put();
 }
