@@ -89,13 +89,18 @@ def test_tag_success_forms(tagged):
     s = udp()
     fd = s.fileno()
     try:
-        for form in (f"t {fd}", f"t {fd} 0", f"t {fd} {new_tag() << 32}",
-                     f"t {fd} {new_tag() << 32} -1", f"t {fd} {new_tag() << 32} 0",
-                     f"t {fd} {new_tag() << 32}\n", f"t {fd} {new_tag() << 32} 0\n"):
-            assert qt.write_ctrl(form) == 0, form
+        forms = [(f"t {fd}", 0, 0), (f"t {fd} 0", 0, 0)]
+        for suffix, uid in (("", 0), (" -1", 0), (" 0", 0), ("\n", 0), (" -1\n", 0),
+                            (" 5010", 5010), (" 5010\n", 5010)):
+            t = new_tag()
+            forms.append((f"t {fd} {t << 32}{suffix}", t, uid))
+        form_tags = {t for _, t, _ in forms}
+        for cmd, t, uid in forms:
+            assert qt.write_ctrl(cmd) == 0, cmd
             socks, _ = qt.read_ctrl()
-            mine = [x for x in socks if x["pid"] == os.getpid()]
-            assert mine, form
+            mine = [(x["tag"] >> 32, x["uid"]) for x in socks
+                    if x["pid"] == os.getpid() and x["tag"] >> 32 in form_tags]
+            assert mine == [(t, uid)], (cmd, mine)
         assert qt.write_ctrl(f"u {fd}") == 0
     finally:
         s.close()
