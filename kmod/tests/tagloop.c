@@ -8,7 +8,8 @@
  *   tagloop churn SECONDS TAG   until SECONDS pass: socket (UDP/TCP, v4/v6), tag, maybe
  *                               untag / re-tag, close; survives the module going away and
  *                               coming back (ENOENT on open, EIO on a stale fd); prints
- *                               "churn ops O tagged T absent A stale S emfile E"
+ *                               "churn ops O tagged T absent A stale S emfile E";
+ *                               SIGTERM ends it early (tallies printed, status 0)
  *
  * TAG is the 32-bit tag; it goes on the wire shifted left by 32, as libcutils writes it.
  * Exit status 0 on success; 2 with a message on stderr on any errno the mode does not
@@ -19,6 +20,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +125,14 @@ static int cycle(long n, uint64_t tag)
 	return 0;
 }
 
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
 static int churn(double seconds, uint64_t tag)
 {
 	static const int kinds[4][2] = {
@@ -134,7 +144,8 @@ static int churn(double seconds, uint64_t tag)
 	int ctrl = -1;
 	unsigned int r = (unsigned int)getpid();
 
-	while (now() < end) {
+	signal(SIGTERM, on_term);
+	while (now() < end && !stop) {
 		int s, err;
 
 		if (ctrl < 0) {

@@ -12,6 +12,7 @@ import os
 import queue
 import random
 import select
+import signal
 import socket
 import subprocess
 import time
@@ -100,7 +101,7 @@ def w_sink(t, deadline, tcp_port, udp_port, family, addr, ready):
     _tagger(t, lst, rnd)
     _tagger(t, udp, rnd)
     conns = []
-    while time.monotonic() < deadline + 2:
+    while time.monotonic() < deadline.value + 2:
         r, _, _ = select.select([lst, udp] + conns, [], [], 0.2)
         for s in r:
             if s is lst:
@@ -130,7 +131,7 @@ def w_client(t, deadline, family, addr, tcp_port, udp_port):
     """Open TCP connections and send UDP to addr, re-tagging in flight; close everything."""
     rnd = random.Random(os.getpid())
     u = socket.socket(family, socket.SOCK_DGRAM)
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline.value:
         s = socket.socket(family, socket.SOCK_STREAM)
         _tagger(t, s, rnd)
         s.settimeout(10)
@@ -157,7 +158,7 @@ def w_reader(t, deadline):
     """Parse stats and ctrl in a loop; switch counter sets and delete tag data now and then."""
     rnd = random.Random(os.getpid())
     n = 0
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline.value:
         n += 1
         try:
             rows = qt.read_stats()
@@ -253,8 +254,8 @@ def test_stress_tagging_traffic_readers_and_unload():
     q = CTX.Queue()
     try:
         pair.set_offloads(True)
-        start = time.monotonic()
-        deadline = start + STRESS_SECONDS + UNLOAD_CYCLES * 3 + 2
+        # workers stop at deadline.value; it is brought forward once the unload cycles end
+        deadline = CTX.Value("d", time.monotonic() + STRESS_SECONDS + UNLOAD_CYCLES * 30)
         a, b = pair.a.path, pair.b.path
         ready = [CTX.Event() for _ in range(3)]
         specs = [
@@ -279,24 +280,38 @@ def test_stress_tagging_traffic_readers_and_unload():
         for ns in (pair.a, pair.b):
             churn.append(subprocess.Popen(
                 ["ip", "netns", "exec", ns.name, tool, "churn",
-                 str(deadline - time.monotonic()), "0x7800"],
+                 str(deadline.value - time.monotonic()), "0x7800"],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
 
-        time.sleep(max(0, start + STRESS_SECONDS - time.monotonic()))
+        time.sleep(STRESS_SECONDS)                 # everything is running from here on
         unload_errors = []
+        timings = []
         for i in range(UNLOAD_CYCLES):
+            t0 = time.monotonic()
             r = subprocess.run(["rmmod", "xt_qtaguid"], capture_output=True, text=True)
+            t1 = time.monotonic()
             if r.returncode != 0:
                 unload_errors.append(f"cycle {i}: rmmod: {r.stderr.strip()}")
                 continue
             time.sleep(1.0)
-            qt.load(max_sock_tags=LIMIT)
+            t2 = time.monotonic()
+            # nf_socket_ipv4/6 stay loaded across the cycles: insmod alone is enough
+            r = subprocess.run(["insmod", qt.ko_path(), f"max_sock_tags={LIMIT}"],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                unload_errors.append(f"cycle {i}: insmod: {r.stderr.strip()}")
+                break
+            timings.append((round(t1 - t0, 2), round(time.monotonic() - t2, 2)))
             time.sleep(2.0)
+        print("rmmod / load seconds per cycle:", timings)
+        deadline.value = time.monotonic() + 1.0
+        for c in churn:
+            c.send_signal(signal.SIGTERM)          # it prints its tallies and exits 0
 
         results = {}
         for _ in procs:                  # drain before join: a worker exits once flushed
             try:
-                name, counts, unexpected = q.get(timeout=max(1, deadline - time.monotonic() + 30))
+                name, counts, unexpected = q.get(timeout=60)
             except queue.Empty:
                 break
             results[name] = (counts, unexpected)
