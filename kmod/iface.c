@@ -221,24 +221,13 @@ static int qt_iface_stat_fmt_show(struct seq_file *m, void *v)
 
 	if (v == &qn->ifaces) {
 		seq_puts(m, "ifname total_skb_rx_bytes total_skb_rx_packets total_skb_tx_bytes"
-			    " total_skb_tx_packets rx_tcp_bytes rx_tcp_packets rx_udp_bytes"
-			    " rx_udp_packets rx_other_bytes rx_other_packets tx_tcp_bytes"
-			    " tx_tcp_packets tx_udp_bytes tx_udp_packets tx_other_bytes"
-			    " tx_other_packets\n");
+			    " total_skb_tx_packets " QT_PROTO_COUNTER_NAMES "\n");
 		return 0;
 	}
 	ifc = list_entry(v, struct qt_iface, list);
 	qt_counters_sum(ifc->skb, &c);
-	seq_printf(m, "%s %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
-		   ifc->name,
-		   qt_dir_bytes(&c, QT_RX), qt_dir_packets(&c, QT_RX),
-		   qt_dir_bytes(&c, QT_TX), qt_dir_packets(&c, QT_TX),
-		   c.bytes[QT_RX][QT_TCP], c.packets[QT_RX][QT_TCP],
-		   c.bytes[QT_RX][QT_UDP], c.packets[QT_RX][QT_UDP],
-		   c.bytes[QT_RX][QT_OTHER], c.packets[QT_RX][QT_OTHER],
-		   c.bytes[QT_TX][QT_TCP], c.packets[QT_TX][QT_TCP],
-		   c.bytes[QT_TX][QT_UDP], c.packets[QT_TX][QT_UDP],
-		   c.bytes[QT_TX][QT_OTHER], c.packets[QT_TX][QT_OTHER]);
+	seq_puts(m, ifc->name);
+	qt_counters_show(m, &c);
 	return 0;
 }
 

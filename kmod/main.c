@@ -73,6 +73,20 @@ void qt_counters_sum(const struct qt_counters __percpu *pc, struct qt_counters *
 	}
 }
 
+/* rx/tx totals, then per protocol: the sixteen counters of a row, each after a space. */
+void qt_counters_show(struct seq_file *m, const struct qt_counters *c)
+{
+	int d, p;
+
+	seq_printf(m, " %llu %llu %llu %llu",
+		   qt_dir_bytes(c, QT_RX), qt_dir_packets(c, QT_RX),
+		   qt_dir_bytes(c, QT_TX), qt_dir_packets(c, QT_TX));
+	for (d = 0; d < QT_DIRS; d++)
+		for (p = 0; p < QT_PROTOS; p++)
+			seq_printf(m, " %llu %llu", c->bytes[d][p], c->packets[d][p]);
+	seq_putc(m, '\n');
+}
+
 static bool qt_cred_in_group(const struct cred *cred, kgid_t gid)
 {
 	const struct group_info *gi = cred->group_info;

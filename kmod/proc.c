@@ -106,10 +106,7 @@ static int qt_stats_show(struct seq_file *m, void *v)
 
 	if (v == SEQ_START_TOKEN) {
 		seq_puts(m, "idx iface acct_tag_hex uid_tag_int cnt_set rx_bytes rx_packets"
-			    " tx_bytes tx_packets rx_tcp_bytes rx_tcp_packets rx_udp_bytes"
-			    " rx_udp_packets rx_other_bytes rx_other_packets tx_tcp_bytes"
-			    " tx_tcp_packets tx_udp_bytes tx_udp_packets tx_other_bytes"
-			    " tx_other_packets\n");
+			    " tx_bytes tx_packets " QT_PROTO_COUNTER_NAMES "\n");
 		return 0;
 	}
 	/* A row shown again after a buffer overflow keeps its idx. */
@@ -119,18 +116,9 @@ static int qt_stats_show(struct seq_file *m, void *v)
 	}
 	st = it->st;
 	qt_counters_sum(st->c + it->set, &c);
-	seq_printf(m, "%llu %s 0x%llx %u %d %llu %llu %llu %llu"
-		   " %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
-		   it->idx, st->iface->name, (u64)st->key.tag << 32,
-		   from_kuid_munged(ns, KUIDT_INIT(st->key.uid)), it->set,
-		   qt_dir_bytes(&c, QT_RX), qt_dir_packets(&c, QT_RX),
-		   qt_dir_bytes(&c, QT_TX), qt_dir_packets(&c, QT_TX),
-		   c.bytes[QT_RX][QT_TCP], c.packets[QT_RX][QT_TCP],
-		   c.bytes[QT_RX][QT_UDP], c.packets[QT_RX][QT_UDP],
-		   c.bytes[QT_RX][QT_OTHER], c.packets[QT_RX][QT_OTHER],
-		   c.bytes[QT_TX][QT_TCP], c.packets[QT_TX][QT_TCP],
-		   c.bytes[QT_TX][QT_UDP], c.packets[QT_TX][QT_UDP],
-		   c.bytes[QT_TX][QT_OTHER], c.packets[QT_TX][QT_OTHER]);
+	seq_printf(m, "%llu %s 0x%llx %u %d", it->idx, st->iface->name, (u64)st->key.tag << 32,
+		   from_kuid_munged(ns, KUIDT_INIT(st->key.uid)), it->set);
+	qt_counters_show(m, &c);
 	return 0;
 }
 

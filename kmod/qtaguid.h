@@ -41,6 +41,13 @@ struct qt_counters {
 };
 
 void qt_counters_sum(const struct qt_counters __percpu *pc, struct qt_counters *sum);
+void qt_counters_show(struct seq_file *m, const struct qt_counters *c);
+
+/* Header names of the twelve per-protocol counters that end stats and iface_stat_fmt rows. */
+#define QT_PROTO_COUNTER_NAMES \
+	"rx_tcp_bytes rx_tcp_packets rx_udp_bytes rx_udp_packets rx_other_bytes" \
+	" rx_other_packets tx_tcp_bytes tx_tcp_packets tx_udp_bytes tx_udp_packets" \
+	" tx_other_bytes tx_other_packets"
 
 static inline u64 qt_dir_bytes(const struct qt_counters *c, enum qt_dir d)
 {
