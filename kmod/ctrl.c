@@ -159,6 +159,8 @@ int qt_ctrl_write(struct file *file, char *buf, size_t size)
 		return -EINVAL;
 	if (size && buf[size - 1] == '\n')
 		buf[--size] = '\0';
+	if (strchr(buf, '\n'))	/* one command per write; kstrto*() would accept "5\n" */
+		return -EINVAL;
 	argc = qt_split(buf, argv);
 	if (argc <= 0 || argv[0][1])
 		return -EINVAL;
