@@ -7,7 +7,7 @@ const net = require('node:net');
 const dgram = require('node:dgram');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { Worker } = require('node:worker_threads');
+const { runWorker } = require('./fixtures/helpers');
 const { setTimeout: sleep } = require('node:timers/promises');
 const qtag = require('..');
 
@@ -208,16 +208,6 @@ test('module not loaded: code QTAG_NO_MODULE and a message that says how to load
   }
   assert.deepEqual(r.slice(3), [-1, -1]);
 });
-
-function runWorker(data) {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(path.join(__dirname, 'fixtures', 'worker.js'), { workerData: data });
-    let msg;
-    w.on('message', (m) => { msg = m; });
-    w.on('error', reject);
-    w.on('exit', (code) => (code === 0 ? resolve(msg) : reject(new Error(`worker exit ${code}`))));
-  });
-}
 
 test('the addon loads in several workers at once; each has its own tag state; they unload', async () => {
   qtag.setTagState(null, null);

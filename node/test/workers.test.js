@@ -3,28 +3,16 @@
 // own sockets; the addon loads in several workers at once and they exit cleanly.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const path = require('node:path');
-const { Worker } = require('node:worker_threads');
 const h = require('./fixtures/helpers');
 
 const skip = h.vmOnly();
 const qtag = skip ? null : require(h.PKG);
 
-function runWorker(data) {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(path.join(__dirname, 'fixtures', 'worker.js'), { workerData: data });
-    let msg;
-    w.on('message', (m) => { msg = m; });
-    w.on('error', reject);
-    w.on('exit', (code) => (code === 0 ? resolve(msg) : reject(new Error(`worker exit ${code}`))));
-  });
-}
-
 test('two workers at once, each with its own tag: exact UDP bytes per worker tag', { skip }, async () => {
   const sink = await h.udpSink();
   try {
     const jobs = [[h.freshTag(), 5, 300, false], [h.freshTag(), 3, 70, true]];
-    const res = await Promise.all(jobs.map(([tag, n, size, auto]) => runWorker({ tag, udp: { port: sink.port, n, size, auto } })));
+    const res = await Promise.all(jobs.map(([tag, n, size, auto]) => h.runWorker({ tag, udp: { port: sink.port, n, size, auto } })));
     res.forEach((r, i) => assert.deepEqual(r.tags, [jobs[i][0], jobs[i][0]]));
     for (const [tag, n, size] of jobs) {
       assert.deepEqual(await h.waitQuiet(() => h.rawSum(h.rawStats(), { uid: 0, tag })), h.udpExpect(n, size));
