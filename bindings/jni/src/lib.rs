@@ -1,0 +1,1 @@
+//! JNI glue for dev.qtag (java/). Filled in by issue 6.

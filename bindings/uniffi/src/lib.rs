@@ -1,0 +1,1 @@
+//! uniffi component for the Kotlin binding (kotlin/). Filled in by issue 6.
