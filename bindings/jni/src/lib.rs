@@ -1,1 +1,123 @@
-//! JNI glue for dev.qtag (java/). Filled in by issue 6.
+//! `libqtag_jni`: the JNI glue between the `qtag` core crate and the Java package in
+//! `java/` (class `dev.qtag.Native`).
+//!
+//! Thin on purpose: it reads descriptors out of Java socket objects ([`fd`]), converts
+//! Java ints, and turns [`qtag::Error`] into `dev.qtag` exceptions ([`errors`]). The tag
+//! state lives in a Java ThreadLocal and arrives explicitly with each call, so virtual
+//! threads never depend on the carrier thread's state. Every entry point runs through
+//! [`entry::entry`]: panics and failures become Java exceptions.
+
+use jni::objects::{JClass, JObject, JString};
+use jni::sys::{jint, jlong, jstring};
+use jni::JNIEnv;
+
+mod entry;
+mod errors;
+mod fd;
+
+use entry::entry;
+
+/// A Java uid argument: `-1` is "none" (the caller's own uid), any other int is the uid
+/// with the same 32 bits.
+fn uid_arg(uid: jint) -> Option<u32> {
+    (uid != -1).then_some(uid as u32)
+}
+
+/// `Native.tag(Object socket, int tag, int uid)`: tag with an explicit tag and uid (-1:
+/// none), with the core's rules for "none" (neither: the descriptor is only checked).
+#[no_mangle]
+pub extern "system" fn Java_dev_qtag_Native_tag<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    socket: JObject<'l>,
+    tag: jint,
+    uid: jint,
+) {
+    entry(&mut env, (), |env| {
+        let fd = fd::fd_of(env, &socket)?;
+        // Restored before this call returns, on this same OS thread.
+        let _scope = qtag::scope(Some(tag as u32), uid_arg(uid));
+        Ok(qtag::tag_socket_raw(fd)?)
+    })
+}
+
+/// `Native.untag(Object socket)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_qtag_Native_untag<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, socket: JObject<'l>) {
+    entry(&mut env, (), |env| {
+        let fd = fd::fd_of(env, &socket)?;
+        Ok(qtag::untag_socket_raw(fd)?)
+    })
+}
+
+/// `Native.setCounterSet(int counterSet, int uid)` (libcutils' argument order).
+#[no_mangle]
+pub extern "system" fn Java_dev_qtag_Native_setCounterSet<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, set: jint, uid: jint) {
+    entry(&mut env, (), |_| {
+        let set = qtag::validate_counter_set(i64::from(set))?;
+        Ok(qtag::set_counter_set(uid_arg(uid), set)?)
+    })
+}
+
+/// `Native.deleteTagData(int tag, int uid)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_qtag_Native_deleteTagData<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, tag: jint, uid: jint) {
+    entry(&mut env, (), |_| Ok(qtag::delete_tag_data(tag as u32, uid_arg(uid))?))
+}
+
+/// The four counters of the getters, in the order of `Native.RX_BYTES` .. `TX_PACKETS`.
+fn counter(which: jint) -> Result<usize, qtag::Error> {
+    usize::try_from(which)
+        .ok()
+        .filter(|&w| w < 4)
+        .ok_or_else(|| qtag::Error::InvalidArgument { which: "counter", reason: format!("{which} is not 0..=3") })
+}
+
+/// `Native.uidStat(int uid, int which)`: getUidRxBytes & co.
+#[no_mangle]
+pub extern "system" fn Java_dev_qtag_Native_uidStat<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, uid: jint, which: jint) -> jlong {
+    const F: [fn(u32) -> i64; 4] = [qtag::uid_rx_bytes, qtag::uid_rx_packets, qtag::uid_tx_bytes, qtag::uid_tx_packets];
+    entry(&mut env, qtag::UNSUPPORTED, |_| Ok(F[counter(which)?](uid as u32)))
+}
+
+/// `Native.totalStat(int which)`: getTotalRxBytes & co.
+#[no_mangle]
+pub extern "system" fn Java_dev_qtag_Native_totalStat<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, which: jint) -> jlong {
+    const F: [fn() -> i64; 4] = [qtag::total_rx_bytes, qtag::total_rx_packets, qtag::total_tx_bytes, qtag::total_tx_packets];
+    entry(&mut env, qtag::UNSUPPORTED, |_| Ok(F[counter(which)?]()))
+}
+
+/// `Native.ifaceStat(String iface, int which)`: getRxBytes(iface) & co.
+#[no_mangle]
+pub extern "system" fn Java_dev_qtag_Native_ifaceStat<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    iface: JString<'l>,
+    which: jint,
+) -> jlong {
+    const F: [fn(&str) -> i64; 4] = [qtag::iface_rx_bytes, qtag::iface_rx_packets, qtag::iface_tx_bytes, qtag::iface_tx_packets];
+    entry(&mut env, qtag::UNSUPPORTED, |env| {
+        let f = F[counter(which)?];
+        let iface: String = env.get_string(&iface)?.into();
+        Ok(f(&iface))
+    })
+}
+
+/// `Native.tagName(int tag)`: the core's name of a reserved tag, or null.
+#[no_mangle]
+pub extern "system" fn Java_dev_qtag_Native_tagName<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, tag: jint) -> jstring {
+    entry(&mut env, std::ptr::null_mut(), |env| match qtag::tag_name(tag as u32) {
+        Some(name) => Ok(env.new_string(name)?.into_raw()),
+        None => Ok(std::ptr::null_mut()),
+    })
+}
+
+/// `Native.panicForTest(String message)`: panics, so the tests can see that a panic
+/// becomes an IllegalStateException instead of crossing into the JVM.
+#[no_mangle]
+pub extern "system" fn Java_dev_qtag_Native_panicForTest<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, message: JString<'l>) {
+    entry(&mut env, (), |env| {
+        let message: String = env.get_string(&message)?.into();
+        panic!("{message}");
+    })
+}
