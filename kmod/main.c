@@ -136,9 +136,12 @@ static int __init qt_init(void)
 	qt_events = alloc_percpu(struct qt_events);
 	if (!qt_events)
 		return -ENOMEM;
-	err = qt_tags_init();
+	err = qt_stats_init();
 	if (err)
 		goto free_events;
+	err = qt_tags_init();
+	if (err)
+		goto stats;
 	err = qt_proc_init();		/* per-netns state and /proc files */
 	if (err)
 		goto tags;
@@ -162,6 +165,9 @@ proc:
 	qt_proc_exit();
 tags:
 	qt_tags_exit();
+stats:
+	rcu_barrier();
+	qt_stats_exit();
 free_events:
 	free_percpu(qt_events);
 	return err;
@@ -175,6 +181,7 @@ static void __exit qt_exit(void)
 	qt_proc_exit();
 	qt_tags_exit();
 	rcu_barrier();	/* RCU callbacks of this module have run */
+	qt_stats_exit();
 	free_percpu(qt_events);
 	pr_info("xt_qtaguid: unloaded\n");
 }

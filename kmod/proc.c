@@ -115,7 +115,7 @@ static int qt_stats_show(struct seq_file *m, void *v)
 		it->idx_pos = m->index;
 	}
 	st = it->st;
-	qt_counters_sum(st->c + it->set, &c);
+	qt_stat_sum(st, it->set, &c);
 	seq_printf(m, "%llu %s 0x%llx %u %d", it->idx, st->iface->name, (u64)st->key.tag << 32,
 		   from_kuid_munged(ns, KUIDT_INIT(st->key.uid)), it->set);
 	qt_counters_show(m, &c);

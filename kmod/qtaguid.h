@@ -40,6 +40,15 @@ struct qt_counters {
 	u64 packets[QT_DIRS][QT_PROTOS];
 };
 
+/*
+ * One CPU's counters of one protocol in one counter set of a stats entry: entries
+ * allocate these per (set, protocol) on first use, as most see only one of each.
+ */
+struct qt_proto_counters {
+	u64 bytes[QT_DIRS];
+	u64 packets[QT_DIRS];
+};
+
 void qt_counters_sum(const struct qt_counters __percpu *pc, struct qt_counters *sum);
 void qt_counters_show(struct seq_file *m, const struct qt_counters *c);
 
@@ -158,10 +167,13 @@ struct qt_stat {
 	struct qt_stat_key key;
 	u32 id;
 	struct qt_iface *iface;
-	struct qt_counters __percpu *c;	/* [QT_SETS] */
+	struct qt_proto_counters __percpu *c[QT_SETS][QT_PROTOS];	/* NULL until used */
 	struct rcu_head rcu;
 };
 
+int qt_stats_init(void);
+void qt_stats_exit(void);
+void qt_stat_sum(const struct qt_stat *st, int set, struct qt_counters *sum);
 int qt_stats_net_init(struct qt_net *qn);
 void qt_stats_net_exit(struct qt_net *qn);
 void qt_bill(struct qt_net *qn, struct qt_iface *ifc, u32 tag, kuid_t uid,

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Stats entries: one per (interface, acct_tag, uid) in a network namespace, with
- * per-CPU counters for each counter set. The packet path finds an entry with a
- * lock-free rhashtable lookup and adds to this CPU's counters; only the first
- * packet of an entry allocates (GFP_ATOMIC, bounded by max_stats_entries).
+ * per-CPU counters for each (counter set, protocol) that has seen traffic. The
+ * packet path finds an entry with a lock-free rhashtable lookup and adds to this
+ * CPU's counters; only the first packet of an entry, or of a set or protocol in
+ * it, allocates (GFP_ATOMIC; entries are bounded by max_stats_entries).
  * Entries are also indexed by a cyclic id so the stats file lists them in a
  * stable order and can resume a read where it stopped.
  */
@@ -18,10 +19,16 @@ static const struct rhashtable_params qt_stat_params = {
 	.automatic_shrinking = true,
 };
 
+static struct kmem_cache *qt_stat_cache;
+
 static void qt_stat_free(struct qt_stat *st)
 {
-	free_percpu(st->c);
-	kfree(st);
+	int set, proto;
+
+	for (set = 0; set < QT_SETS; set++)
+		for (proto = 0; proto < QT_PROTOS; proto++)
+			free_percpu(st->c[set][proto]);
+	kmem_cache_free(qt_stat_cache, st);
 }
 
 static void qt_stat_free_rcu(struct rcu_head *head)
@@ -36,15 +43,9 @@ static struct qt_stat *qt_stat_create(struct qt_net *qn, struct qt_iface *ifc,
 
 	if (READ_ONCE(qn->stats_count) >= READ_ONCE(qt_max_stats_entries))
 		return NULL;
-	st = kzalloc(sizeof(*st), GFP_ATOMIC);
+	st = kmem_cache_zalloc(qt_stat_cache, GFP_ATOMIC);
 	if (!st)
 		return NULL;
-	st->c = __alloc_percpu_gfp(sizeof(struct qt_counters) * QT_SETS,
-				   __alignof__(struct qt_counters), GFP_ATOMIC);
-	if (!st->c) {
-		kfree(st);
-		return NULL;
-	}
 	st->key = *key;
 	st->iface = ifc;
 
@@ -69,11 +70,29 @@ lost:	/* someone else created it, or there is no room */
 	return old;
 }
 
+/* The counters of (set, proto) in st, allocated by the first packet that needs them. */
+static struct qt_proto_counters __percpu *qt_stat_counters(struct qt_stat *st, int set,
+							   enum qt_proto proto)
+{
+	struct qt_proto_counters __percpu *c, *old;
+
+	c = __alloc_percpu_gfp(sizeof(*c), __alignof__(*c), GFP_ATOMIC);
+	if (!c)
+		return NULL;
+	old = cmpxchg(&st->c[set][proto], NULL, c);
+	if (old) {	/* another CPU was first */
+		free_percpu(c);
+		return old;
+	}
+	return c;
+}
+
 static void qt_stat_add(struct qt_net *qn, struct qt_iface *ifc, u32 tag, kuid_t uid, int set,
 			enum qt_dir dir, enum qt_proto proto, unsigned int bytes,
 			unsigned int packets)
 {
 	struct qt_stat_key key = { .iface = ifc->id, .tag = tag, .uid = __kuid_val(uid) };
+	struct qt_proto_counters __percpu *c;
 	struct qt_stat *st;
 
 	st = rhashtable_lookup(&qn->stats, &key, qt_stat_params);
@@ -82,8 +101,36 @@ static void qt_stat_add(struct qt_net *qn, struct qt_iface *ifc, u32 tag, kuid_t
 		if (!st)
 			return;
 	}
-	this_cpu_add(st->c[set].bytes[dir][proto], bytes);
-	this_cpu_add(st->c[set].packets[dir][proto], packets);
+	c = READ_ONCE(st->c[set][proto]);
+	if (unlikely(!c)) {
+		c = qt_stat_counters(st, set, proto);
+		if (!c)
+			return;
+	}
+	this_cpu_add(c->bytes[dir], bytes);
+	this_cpu_add(c->packets[dir], packets);
+}
+
+/* The counters of one row (st, set), summed over CPUs, in the layout rows are shown in. */
+void qt_stat_sum(const struct qt_stat *st, int set, struct qt_counters *sum)
+{
+	int cpu, d, p;
+
+	memset(sum, 0, sizeof(*sum));
+	for (p = 0; p < QT_PROTOS; p++) {
+		struct qt_proto_counters __percpu *pc = READ_ONCE(st->c[set][p]);
+
+		if (!pc)
+			continue;
+		for_each_possible_cpu(cpu) {
+			const struct qt_proto_counters *c = per_cpu_ptr(pc, cpu);
+
+			for (d = 0; d < QT_DIRS; d++) {
+				sum->bytes[d][p] += READ_ONCE(c->bytes[d]);
+				sum->packets[d][p] += READ_ONCE(c->packets[d]);
+			}
+		}
+	}
 }
 
 int qt_counter_set_of(struct qt_net *qn, kuid_t uid)
@@ -131,6 +178,18 @@ void qt_stats_delete(struct qt_net *qn, kuid_t uid, bool all_tags, u32 tag)
 		call_rcu(&st->rcu, qt_stat_free_rcu);
 	}
 	spin_unlock_bh(&qn->stats_lock);
+}
+
+int qt_stats_init(void)
+{
+	qt_stat_cache = KMEM_CACHE(qt_stat, 0);
+	return qt_stat_cache ? 0 : -ENOMEM;
+}
+
+/* After rcu_barrier(): every entry has been freed. */
+void qt_stats_exit(void)
+{
+	kmem_cache_destroy(qt_stat_cache);
 }
 
 int qt_stats_net_init(struct qt_net *qn)
