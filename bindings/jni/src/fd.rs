@@ -7,6 +7,8 @@
 //! - `java.net.Socket`: its channel if it has one, else its `SocketImpl`'s
 //!   `getFileDescriptor()`. A socket that is not connected yet has no descriptor: it is
 //!   created here, as `connect` would do first, so the tag covers the whole connection.
+//!   A TLS socket layered over another one (`SSLSocketFactory.createSocket(Socket, ..)`)
+//!   stands for the socket underneath.
 //! - `java.net.DatagramSocket`: its channel, or the channel of the JDK's delegate
 //!   (JDK 15+ builds DatagramSocket on DatagramChannel).
 //!
@@ -73,6 +75,14 @@ fn of_channel(env: &mut JNIEnv, ch: &JObject) -> Result<RawFd, Failure> {
 fn of_socket(env: &mut JNIEnv, s: &JObject) -> Result<RawFd, Failure> {
     if boolean(env, s, "java/net/Socket", "isClosed")? {
         return Err(closed("the socket"));
+    }
+    // A TLS socket layered over another socket has an unused impl of its own: the
+    // traffic flows through the socket underneath.
+    if env.is_instance_of(s, "sun/security/ssl/BaseSSLSocketImpl")? {
+        let under = env.get_field(s, "self", "Ljava/net/Socket;")?.l()?;
+        if !under.is_null() && !env.is_same_object(&under, s)? {
+            return of_socket(env, &under);
+        }
     }
     let ch = object(env, s, "java/net/Socket", "getChannel", "()Ljava/nio/channels/SocketChannel;")?;
     if !ch.is_null() {

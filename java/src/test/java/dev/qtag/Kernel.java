@@ -51,6 +51,11 @@ final class Kernel {
     }
 
     static Counts counts(int uid, int tag) {
+        return counts(uid, tag, -1);
+    }
+
+    /** As {@link #counts(int, int)} in one counter set ({@code -1}: all). */
+    static Counts counts(int uid, int tag, int set) {
         long[] sum = new long[4];
         List<String> lines;
         try {
@@ -65,7 +70,8 @@ final class Kernel {
             assertEquals(i + 1, Integer.parseInt(f[0]), lines.get(i));
             long acct = Long.parseUnsignedLong(f[2].substring(2), 16);
             long rowTag = (acct >>> 32) != 0 ? acct >>> 32 : acct;
-            if (rowTag == Integer.toUnsignedLong(tag) && Long.parseLong(f[3]) == Integer.toUnsignedLong(uid)) {
+            if (rowTag == Integer.toUnsignedLong(tag) && Long.parseLong(f[3]) == Integer.toUnsignedLong(uid)
+                    && (set == -1 || Integer.parseInt(f[4]) == set)) {
                 for (int j = 0; j < 4; j++) {
                     sum[j] += Long.parseLong(f[5 + j]);
                 }
