@@ -36,4 +36,22 @@ final class Native {
 
     /** Panics in Rust; for the tests that check a panic becomes an exception. */
     static native void panicForTest(String message);
+
+    // Stats snapshots: opaque handles of the core's Stats (see Stats.java).
+
+    static native long statsRead() throws SocketException;
+
+    static native long statsParse(byte[] text) throws SocketException;
+
+    static native long statsDelta(long later, long earlier);
+
+    static native void statsFree(long handle);
+
+    static native long[] statsSum(long handle, int uid, int tag, String iface, int set);
+
+    static native long[] statsRows(long handle);
+
+    static native String[] statsIfaces(long handle);
+
+    static native String[] counterNames();
 }

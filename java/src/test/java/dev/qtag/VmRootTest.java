@@ -11,6 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -76,6 +78,25 @@ class VmRootTest {
         assertEquals(Kernel.Counts.udpSent(3, 40), counts(uid, 0));
         TrafficStats.resetKernelUidStats(uid);
         assertEquals(Kernel.Counts.ZERO, counts(uid, 0));
+    }
+
+    @Test
+    void tagLimit() throws Exception {
+        Path param = Path.of("/sys/module/xt_qtaguid/parameters/max_sock_tags");
+        String before = Files.readString(param).trim();
+        Files.writeString(param, "2");
+        try (DatagramSocket a = new DatagramSocket(); DatagramSocket b = new DatagramSocket();
+             DatagramSocket c = new DatagramSocket(); TagScope scope = TrafficStats.tagged(freshTag(), OTHER + 2)) {
+            TrafficStats.tagDatagramSocket(a);
+            TrafficStats.tagDatagramSocket(b);
+            TagLimitException e = assertThrows(TagLimitException.class, () -> TrafficStats.tagDatagramSocket(c));
+            assertEquals("EMFILE", e.code());
+            assertTrue(e.getMessage().contains("max_sock_tags"), e.getMessage());
+            TrafficStats.untagDatagramSocket(a);
+            TrafficStats.tagDatagramSocket(c); // untagging freed a place
+        } finally {
+            Files.writeString(param, before);
+        }
     }
 
     @Test

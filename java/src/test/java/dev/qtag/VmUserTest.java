@@ -326,6 +326,26 @@ class VmUserTest {
     }
 
     @Test
+    void statsSnapshotsAgreeWithTheFile() throws Exception {
+        int tag = freshTag();
+        Kernel.Counts sent = new Kernel.Counts(0, 0, 200 + 300 + 2 * Kernel.UDP_HDR, 2);
+        try (Stats before = Stats.read()) {
+            try (DatagramSocket s = new DatagramSocket(0, Peers.LO); TagScope scope = TrafficStats.tagged(tag)) {
+                TrafficStats.tagDatagramSocket(s);
+                send(s, 200);
+                send(s, 300);
+            }
+            eventually(sent, () -> counts(ME, tag), "the stats file");
+            try (Stats now = Stats.read(); Stats run = now.deltaSince(before)) {
+                Counters c = run.sum(ME, tag, "lo");
+                assertEquals(sent, new Kernel.Counts(c.rxBytes(), c.rxPackets(), c.txBytes(), c.txPackets()));
+                assertEquals(c, now.sum(ME, tag, null));
+                assertTrue(now.rows().stream().anyMatch(r -> r.tag() == tag && r.uid() == ME && r.iface().equals("lo")));
+            }
+        }
+    }
+
+    @Test
     void getters() throws Exception {
         try (DatagramSocket s = new DatagramSocket(0, Peers.LO)) {
             send(s, 500);
