@@ -168,6 +168,16 @@ class HostTest {
         assertEquals(-1, fdOf(SocketChannel.open().apply { close() }))
     }
 
+    @Test
+    fun `without the add-opens options a Socket's descriptor is an error that names them`() {
+        val java = Paths.get(System.getProperty("java.home"), "bin", "java").toString()
+        val p = ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "dev.qtag.kotlin.WithoutOpensMainKt")
+            .redirectErrorStream(true).start()
+        val out = p.inputStream.bufferedReader().readText()
+        assertEquals(0, p.waitFor(), out)
+        assertTrue(out.startsWith("java.lang.IllegalStateException: ") && out.contains(ADD_OPENS), out)
+    }
+
     private fun assertSocketFd(fd: Int) {
         val link = Files.readSymbolicLink(Paths.get("/proc/self/fd/$fd")).toString()
         assertTrue(link.startsWith("socket:["), "fd $fd is $link")
