@@ -1,7 +1,8 @@
 //! The process's ctrl file descriptor: opened lazily (`O_WRONLY | O_CLOEXEC`) on first
 //! use and reused for every command, so a tag costs one `write()`.
 //!
-//! Fork: the descriptor is stamped with the pid that opened it. A child sees another pid
+//! Fork: the descriptor is stamped with the pid that opened it (the pid is cached and
+//! forgotten in a fork child by a `pthread_atfork` handler). A child sees another pid
 //! and opens its own (the kernel judges privilege by the credentials of the opener too,
 //! so a child that dropped privileges must not use its parent's descriptor); the
 //! inherited copy is closed when it still refers to the ctrl file.
@@ -15,7 +16,8 @@
 use std::ffi::CString;
 use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::Once;
 
 use crate::command::Command;
 use crate::error::{Error, Op, Privilege, Result};
@@ -64,10 +66,33 @@ fn same_file(a: RawFd, b: RawFd) -> bool {
     }
 }
 
-/// The ctrl descriptor of this process, opening it if needed.
-fn ctrl_fd() -> Result<RawFd> {
+/// This process's pid, 0 until first asked and again in the child of a fork (a
+/// `pthread_atfork` handler), so that a command costs one `write()` and no `getpid()`.
+static PID: AtomicI32 = AtomicI32::new(0);
+static ATFORK: Once = Once::new();
+
+extern "C" fn forget_pid_in_child() {
+    PID.store(0, Ordering::Relaxed);
+}
+
+fn current_pid() -> i32 {
+    let pid = PID.load(Ordering::Relaxed);
+    if pid != 0 {
+        return pid;
+    }
+    ATFORK.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic (async-signal-safe).
+        unsafe { libc::pthread_atfork(None, None, Some(forget_pid_in_child)) };
+    });
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
+    PID.store(pid, Ordering::Relaxed);
+    pid
+}
+
+/// The ctrl descriptor of this process, opening it if needed.
+fn ctrl_fd() -> Result<RawFd> {
+    let pid = current_pid();
     loop {
         let cur = STATE.load(Ordering::Acquire);
         if cur != 0 && (cur >> 32) as u32 == pid as u32 {
@@ -95,8 +120,7 @@ fn ctrl_fd() -> Result<RawFd> {
 
 /// Forget a descriptor that turned out to be closed behind our back.
 fn forget(fd: RawFd) {
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
+    let pid = current_pid();
     let _ = STATE.compare_exchange(pack(pid, fd), 0, Ordering::AcqRel, Ordering::Relaxed);
 }
 
