@@ -167,8 +167,7 @@ struct qt_stat {
 	struct qt_stat_key key;
 	u32 id;
 	struct qt_iface *iface;
-	struct qt_proto_counters __percpu *c[QT_SETS][QT_PROTOS];	/* NULL until used */
-	struct rcu_head rcu;
+	unsigned long c[QT_SETS][QT_PROTOS];	/* 0 until used, see stats.c */
 };
 
 int qt_stats_init(void);

@@ -5,6 +5,11 @@
  * packet path finds an entry with a lock-free rhashtable lookup and adds to this
  * CPU's counters; only the first packet of an entry, or of a set or protocol in
  * it, allocates (GFP_ATOMIC; entries are bounded by max_stats_entries).
+ *
+ * A counter slot holds per-CPU counters, or, tagged with QT_SHARED, shared atomic
+ * ones: atomic per-CPU allocations fail when a burst of new entries drains the
+ * per-CPU allocator's populated reserve, and those entries must still count every
+ * packet (slab memory is still there then).
  * Entries are also indexed by a cyclic id so the stats file lists them in a
  * stable order and can resume a read where it stopped.
  */
@@ -21,19 +26,52 @@ static const struct rhashtable_params qt_stat_params = {
 
 static struct kmem_cache *qt_stat_cache;
 
+struct qt_shared_counters {
+	atomic64_t bytes[QT_DIRS];
+	atomic64_t packets[QT_DIRS];
+};
+
+#define QT_SHARED 1UL
+
+static inline struct qt_proto_counters __percpu *qt_slot_percpu(unsigned long slot)
+{
+	return (struct qt_proto_counters __percpu __force *)slot;
+}
+
+static inline struct qt_shared_counters *qt_slot_shared(unsigned long slot)
+{
+	return (struct qt_shared_counters *)(slot & ~QT_SHARED);
+}
+
+static unsigned long qt_slot_alloc(void)
+{
+	struct qt_proto_counters __percpu *pc;
+	struct qt_shared_counters *sc;
+
+	pc = __alloc_percpu_gfp(sizeof(*pc), __alignof__(*pc), GFP_ATOMIC | __GFP_NOWARN);
+	if (pc)
+		return (unsigned long __force)pc;
+	sc = kzalloc(sizeof(*sc), GFP_ATOMIC | __GFP_NOWARN);
+	return sc ? (unsigned long)sc | QT_SHARED : 0;
+}
+
+static void qt_slot_free(unsigned long slot)
+{
+	if (slot & QT_SHARED)
+		kfree(qt_slot_shared(slot));
+	else
+		free_percpu(qt_slot_percpu(slot));
+}
+
 static void qt_stat_free(struct qt_stat *st)
 {
 	int set, proto;
 
 	for (set = 0; set < QT_SETS; set++)
 		for (proto = 0; proto < QT_PROTOS; proto++)
-			free_percpu(st->c[set][proto]);
+			if (st->c[set][proto])
+				qt_slot_free(st->c[set][proto]);
 	kmem_cache_free(qt_stat_cache, st);
-}
-
-static void qt_stat_free_rcu(struct rcu_head *head)
-{
-	qt_stat_free(container_of(head, struct qt_stat, rcu));
 }
 
 static struct qt_stat *qt_stat_create(struct qt_net *qn, struct qt_iface *ifc,
@@ -70,21 +108,19 @@ lost:	/* someone else created it, or there is no room */
 	return old;
 }
 
-/* The counters of (set, proto) in st, allocated by the first packet that needs them. */
-static struct qt_proto_counters __percpu *qt_stat_counters(struct qt_stat *st, int set,
-							   enum qt_proto proto)
+/* The counter slot of (set, proto) in st, allocated by the first packet that needs it. */
+static unsigned long qt_stat_slot(struct qt_stat *st, int set, enum qt_proto proto)
 {
-	struct qt_proto_counters __percpu *c, *old;
+	unsigned long slot = qt_slot_alloc(), old;
 
-	c = __alloc_percpu_gfp(sizeof(*c), __alignof__(*c), GFP_ATOMIC);
-	if (!c)
-		return NULL;
-	old = cmpxchg(&st->c[set][proto], NULL, c);
+	if (!slot)
+		return 0;
+	old = cmpxchg(&st->c[set][proto], 0, slot);
 	if (old) {	/* another CPU was first */
-		free_percpu(c);
+		qt_slot_free(slot);
 		return old;
 	}
-	return c;
+	return slot;
 }
 
 static void qt_stat_add(struct qt_net *qn, struct qt_iface *ifc, u32 tag, kuid_t uid, int set,
@@ -92,8 +128,8 @@ static void qt_stat_add(struct qt_net *qn, struct qt_iface *ifc, u32 tag, kuid_t
 			unsigned int packets)
 {
 	struct qt_stat_key key = { .iface = ifc->id, .tag = tag, .uid = __kuid_val(uid) };
-	struct qt_proto_counters __percpu *c;
 	struct qt_stat *st;
+	unsigned long slot;
 
 	st = rhashtable_lookup(&qn->stats, &key, qt_stat_params);
 	if (unlikely(!st)) {
@@ -101,14 +137,19 @@ static void qt_stat_add(struct qt_net *qn, struct qt_iface *ifc, u32 tag, kuid_t
 		if (!st)
 			return;
 	}
-	c = READ_ONCE(st->c[set][proto]);
-	if (unlikely(!c)) {
-		c = qt_stat_counters(st, set, proto);
-		if (!c)
+	slot = READ_ONCE(st->c[set][proto]);
+	if (unlikely(!slot)) {
+		slot = qt_stat_slot(st, set, proto);
+		if (!slot)
 			return;
 	}
-	this_cpu_add(c->bytes[dir], bytes);
-	this_cpu_add(c->packets[dir], packets);
+	if (likely(!(slot & QT_SHARED))) {
+		this_cpu_add(qt_slot_percpu(slot)->bytes[dir], bytes);
+		this_cpu_add(qt_slot_percpu(slot)->packets[dir], packets);
+	} else {
+		atomic64_add(bytes, &qt_slot_shared(slot)->bytes[dir]);
+		atomic64_add(packets, &qt_slot_shared(slot)->packets[dir]);
+	}
 }
 
 /* The counters of one row (st, set), summed over CPUs, in the layout rows are shown in. */
@@ -118,12 +159,19 @@ void qt_stat_sum(const struct qt_stat *st, int set, struct qt_counters *sum)
 
 	memset(sum, 0, sizeof(*sum));
 	for (p = 0; p < QT_PROTOS; p++) {
-		struct qt_proto_counters __percpu *pc = READ_ONCE(st->c[set][p]);
+		unsigned long slot = READ_ONCE(st->c[set][p]);
 
-		if (!pc)
+		if (!slot)
 			continue;
+		if (slot & QT_SHARED) {
+			for (d = 0; d < QT_DIRS; d++) {
+				sum->bytes[d][p] = atomic64_read(&qt_slot_shared(slot)->bytes[d]);
+				sum->packets[d][p] = atomic64_read(&qt_slot_shared(slot)->packets[d]);
+			}
+			continue;
+		}
 		for_each_possible_cpu(cpu) {
-			const struct qt_proto_counters *c = per_cpu_ptr(pc, cpu);
+			const struct qt_proto_counters *c = per_cpu_ptr(qt_slot_percpu(slot), cpu);
 
 			for (d = 0; d < QT_DIRS; d++) {
 				sum->bytes[d][p] += READ_ONCE(c->bytes[d]);
@@ -162,22 +210,46 @@ int qt_counter_set_change(struct qt_net *qn, kuid_t uid, int set)
 	return xa_err(xa_store(&qn->counter_sets, __kuid_val(uid), xa_mk_value(set), GFP_KERNEL));
 }
 
-/* Delete the rows of uid: all of them, or those of one acct_tag. */
+#define QT_DELETE_BATCH 512
+
+/*
+ * Delete the rows of uid: all of them, or those of one acct_tag. Entries carry no
+ * rcu_head (16 bytes each, kept small): they are unpublished in batches and freed
+ * after one grace period per batch. Process context.
+ */
 void qt_stats_delete(struct qt_net *qn, kuid_t uid, bool all_tags, u32 tag)
 {
-	struct qt_stat *st;
+	struct qt_stat *small[16], **batch, *st;
+	int n, i, size = QT_DELETE_BATCH;
 	unsigned long id;
 
-	spin_lock_bh(&qn->stats_lock);
-	xa_for_each(&qn->stats_by_id, id, st) {
-		if (st->key.uid != __kuid_val(uid) || (!all_tags && st->key.tag != tag))
-			continue;
-		rhashtable_remove_fast(&qn->stats, &st->node, qt_stat_params);
-		xa_erase(&qn->stats_by_id, id);
-		WRITE_ONCE(qn->stats_count, qn->stats_count - 1);
-		call_rcu(&st->rcu, qt_stat_free_rcu);
+	batch = kmalloc_array(size, sizeof(*batch), GFP_KERNEL | __GFP_NOWARN);
+	if (!batch) {	/* smaller batches, more grace periods: still all deleted */
+		batch = small;
+		size = ARRAY_SIZE(small);
 	}
-	spin_unlock_bh(&qn->stats_lock);
+	do {
+		n = 0;
+		spin_lock_bh(&qn->stats_lock);
+		xa_for_each(&qn->stats_by_id, id, st) {
+			if (st->key.uid != __kuid_val(uid) || (!all_tags && st->key.tag != tag))
+				continue;
+			rhashtable_remove_fast(&qn->stats, &st->node, qt_stat_params);
+			xa_erase(&qn->stats_by_id, id);
+			WRITE_ONCE(qn->stats_count, qn->stats_count - 1);
+			batch[n++] = st;
+			if (n == size)
+				break;
+		}
+		spin_unlock_bh(&qn->stats_lock);
+		if (!n)
+			break;
+		synchronize_rcu();	/* no packet or reader sees them any more */
+		for (i = 0; i < n; i++)
+			qt_stat_free(batch[i]);
+	} while (n == size);
+	if (batch != small)
+		kfree(batch);
 }
 
 int qt_stats_init(void)
@@ -186,7 +258,7 @@ int qt_stats_init(void)
 	return qt_stat_cache ? 0 : -ENOMEM;
 }
 
-/* After rcu_barrier(): every entry has been freed. */
+/* Every entry has been freed (namespaces exited, deletes are synchronous). */
 void qt_stats_exit(void)
 {
 	kmem_cache_destroy(qt_stat_cache);
