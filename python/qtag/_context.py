@@ -47,7 +47,7 @@ def set_thread_stats_tag(tag: int) -> None:
     """Set the tag later ``tag_socket`` calls of this thread/task apply (Android's
     ``setThreadStatsTag``). ``-1`` (or ``0xFFFFFFFF``) clears it, as in Android; other
     values must fit 32 bits (negative Java ints are read as two's complement)."""
-    get_and_set_thread_stats_tag(tag)
+    _state.set((_native.normalize_tag(tag), _state.get()[1]))
 
 
 def get_and_set_thread_stats_tag(tag: int) -> Optional[int]:

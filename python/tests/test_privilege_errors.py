@@ -153,8 +153,8 @@ def test_tag_limit_error():
 
 
 def test_many_threads_tag_and_untag_concurrently():
-    """The GIL is released around the system calls and nothing is shared unsafely: 8
-    threads tagging and untagging their own sockets under their own tags."""
+    """Nothing is shared unsafely: 8 threads tagging and untagging their own sockets
+    under their own tags."""
     tags = [fresh_tag() for _ in range(8)]
     errors = []
     rounds = 200

@@ -53,12 +53,23 @@ fn uid_arg(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u32>> {
 }
 
 /// A file descriptor from an int or anything with `fileno()` (a `socket.socket`).
+/// `v.fileno()`, or None when `v` has no such method (one attribute lookup, not two).
+fn fileno<'py>(v: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if v.is_instance_of::<PyBool>() {
+        return Ok(None);
+    }
+    match v.getattr("fileno") {
+        Ok(method) => method.call0().map(Some),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyAttributeError>(v.py()) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 fn fd_arg(v: &Bound<'_, PyAny>) -> PyResult<RawFd> {
     let py = v.py();
     let obj = if v.is_instance_of::<PyInt>() && !v.is_instance_of::<PyBool>() {
         v.clone()
-    } else if !v.is_instance_of::<PyBool>() && v.hasattr("fileno")? {
-        let n = v.call_method0("fileno")?;
+    } else if let Some(n) = fileno(v)? {
         if !n.is_instance_of::<PyInt>() {
             return Err(PyTypeError::new_err(format!(
                 "fileno() returned {}, not an int",
@@ -81,7 +92,7 @@ fn fd_arg(v: &Bound<'_, PyAny>) -> PyResult<RawFd> {
 
 /// Tag `sock` with `tag` billed to `uid`, exactly as the core's `tag_socket` would with
 /// that thread state: with neither a tag nor a uid nothing is written but the descriptor
-/// is still checked. The GIL is released around the system calls.
+/// is still checked.
 #[pyfunction]
 #[pyo3(signature = (sock, tag=None, uid=None))]
 fn tag_socket_with(
@@ -93,20 +104,18 @@ fn tag_socket_with(
     let fd = fd_arg(sock)?;
     let tag = tag.filter(|t| !t.is_none()).map(tag_arg).transpose()?;
     let uid = uid_arg(uid)?;
-    py.detach(move || {
-        // The core's scope applies the same "none" rules as its thread-state setters
-        // and is restored before this closure returns (same OS thread, GIL released).
-        let _scope = qtag::scope(tag, uid);
-        qtag::tag_socket_raw(fd)
-    })
-    .py_err(py)
+    // The GIL stays held: one write() to ctrl never blocks, and releasing and retaking
+    // the GIL would cost more than the write itself.
+    // The core's scope applies the same "none" rules as its thread-state setters.
+    let _scope = qtag::scope(tag, uid);
+    qtag::tag_socket_raw(fd).py_err(py)
 }
 
 /// Remove a socket's tag.
 #[pyfunction]
 fn untag_socket(py: Python<'_>, sock: &Bound<'_, PyAny>) -> PyResult<()> {
     let fd = fd_arg(sock)?;
-    py.detach(move || qtag::untag_socket_raw(fd)).py_err(py)
+    qtag::untag_socket_raw(fd).py_err(py)
 }
 
 /// Make `counter_set` the active counter set of `uid` (None: the caller).
