@@ -14,6 +14,7 @@ use jni::JNIEnv;
 mod entry;
 mod errors;
 mod fd;
+mod jdk;
 mod stats;
 
 use entry::entry;
