@@ -107,6 +107,15 @@ class Stats:
             text = text.encode()
         return cls(_native.Stats.parse(text))
 
+    def delta_since(self, earlier: "Stats") -> "Stats":
+        """The traffic between ``earlier`` and this snapshot: each row's counters minus the
+        same row's in ``earlier`` (rows new since then count whole; a row reset in between
+        counts from zero). Every query works on the result: a profiling session is
+        ``after.delta_since(before)``."""
+        if not isinstance(earlier, Stats):
+            raise TypeError(f"earlier must be a qtag.Stats, not {type(earlier).__name__}")
+        return Stats(self._n.delta_since(earlier._n))
+
     def rows(self) -> List[StatsRow]:
         return [_row(r) for r in self._n.rows()]
 

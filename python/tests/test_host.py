@@ -325,6 +325,19 @@ def test_stats_parse_and_queries(tmp_path):
     p.write_text(text)
     assert qtag.Stats.read_from(p).rows() == s.rows()
 
+    later = qtag.Stats.parse(_stats_text([
+        ("lo", 0, 1000, 0, c(150, 260)),       # grew
+        ("lo", 0x1001, 1000, 0, c(60, 70)),    # unchanged
+        ("lo", 0x3003, 1000, 0, c(7, 8)),      # new since
+    ]))
+    d = later.delta_since(s)
+    assert isinstance(d, qtag.Stats)
+    assert {(r.tag, r.set): (r.counters.rx_bytes, r.counters.tx_bytes) for r in d} == {
+        (0, 0): (50, 60), (0x1001, 0): (0, 0), (0x3003, 0): (7, 8)}
+    assert d.uid_tags(1000)[0x3003].tx_bytes == 8
+    with pytest.raises(TypeError):
+        later.delta_since(text)
+
     bad = text.replace("\n3 lo", "\n4 lo", 1)
     with pytest.raises(qtag.FormatError) as ei:
         qtag.Stats.parse(bad)

@@ -199,6 +199,11 @@ impl PyStats {
         qtag::Stats::parse(text).map(PyStats).py_err(py)
     }
 
+    /// The traffic between `earlier` and this snapshot (the core's `delta_since`).
+    fn delta_since(&self, earlier: &PyStats) -> PyStats {
+        PyStats(self.0.delta_since(&earlier.0))
+    }
+
     /// Every row as `(iface, tag, uid, set, counters[16])`, in file order.
     fn rows(&self) -> Vec<Row> {
         self.0.rows().iter().map(|r| self.row(r)).collect()
