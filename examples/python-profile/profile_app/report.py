@@ -22,10 +22,10 @@ class Report:
         was loaded)."""
         self.uid, self.iface, self.period = uid, iface, period
 
+        run = after if before is None else after.delta_since(before)
+
         def traffic(tag):
-            c = after.sum(uid=uid, tag=tag, iface=iface)
-            if before is not None:
-                c = c.delta_since(before.sum(uid=uid, tag=tag, iface=iface))
+            c = run.sum(uid=uid, tag=tag, iface=iface)
             return {k: getattr(c, k) for k in KEYS}
 
         self.total = traffic(0)
