@@ -15,6 +15,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "kmod", "tests"))
+import qt  # noqa: E402  (the kmod tests' stats parser, Android's rules)
+
 BUILD = os.environ["QTAG_BUILD"]
 KO = os.environ["QTAG_KO"]
 BIN = os.path.join(BUILD, "bench")
@@ -112,20 +115,14 @@ def kernel_memory():
 
 
 def stats_entries():
-    with open(os.path.join(PROC, "stats")) as f:
-        return sum(1 for line in f if line.split()[4:5] == ["0"])  # one set-0 row per entry
+    return sum(1 for r in qt.read_stats() if r["set"] == 0)  # one set-0 row per entry
 
 
 def holder_rows_exact(sockets):
     """Whether each holder socket's one datagram was counted: a row per (tag, uid) with
     tx_packets 1 (no packet lost to a failed allocation)."""
-    exact = 0
-    with open(os.path.join(PROC, "stats")) as f:
-        next(f)
-        for line in f:
-            v = line.split()
-            if int(v[3]) >= FIRST_UID and v[2] != "0x0" and v[4] == "0" and v[8] == "1":
-                exact += 1
+    exact = sum(1 for r in qt.read_stats()
+                if r["uid"] >= FIRST_UID and r["tag"] and r["set"] == 0 and r["tx_packets"] == 1)
     return exact == sockets, exact
 
 
