@@ -1,9 +1,12 @@
 """The tag context: Android's per-thread tag state, kept per thread *and* per asyncio task.
 
-The state is a ``contextvars.ContextVar``: every thread starts with no tag, every asyncio
-task starts with a copy of its creator's state, and a change made inside a task (or a
-``with tagged(...)`` block) never leaks into other tasks or threads. The native layer
-never sees this state: ``tag_socket`` passes the tag and uid explicitly.
+The state is a ``contextvars.ContextVar`` holding a ``(tag, uid)`` tuple: every thread
+starts with no tag, every asyncio task starts with a copy of its creator's state, and a
+change made inside a task (or a ``with tagged(...)`` block) never leaks into other tasks
+or threads. The native module owns the variable (``_native.tag_state``) so that the hot
+calls — the ``*_thread_stats_*`` setters and getters and ``tag_socket`` — are C functions
+that read and write it directly (``PyContextVar_Get``/``_Set``), without a Python frame;
+``tagged`` and ``set_tag_state`` below use the same variable.
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ class TagState(NamedTuple):
     uid: Optional[int]
 
 
-# Plain (tag, uid) tuples inside: cheaper to make than TagState on every change.
+# Plain (tag, uid) tuples inside: cheaper to make than TagState on every change. The
+# variable's default is (None, None).
 _State = Tuple[Optional[int], Optional[int]]
-_NONE: _State = (None, None)
-_state: ContextVar[_State] = ContextVar("qtag.tag_state", default=_NONE)
+_state: ContextVar[_State] = _native.tag_state
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,51 +46,15 @@ def set_tag_state(tag: Optional[int], uid: Optional[int]) -> TagState:
     return TagState(*prev)
 
 
-def set_thread_stats_tag(tag: int) -> None:
-    """Set the tag later ``tag_socket`` calls of this thread/task apply (Android's
-    ``setThreadStatsTag``). ``-1`` (or ``0xFFFFFFFF``) clears it, as in Android; other
-    values must fit 32 bits (negative Java ints are read as two's complement)."""
-    _state.set((_native.normalize_tag(tag), _state.get()[1]))
-
-
-def get_and_set_thread_stats_tag(tag: int) -> Optional[int]:
-    """Set this thread/task's tag and return the previous one (``None`` if there was none)."""
-    new = _native.normalize_tag(tag)
-    prev_tag, uid = _state.get()
-    _state.set((new, uid))
-    return prev_tag
-
-
-def get_thread_stats_tag() -> Optional[int]:
-    """This thread/task's tag, ``None`` when cleared (Android returns -1 then)."""
-    return _state.get()[0]
-
-
-def clear_thread_stats_tag() -> None:
-    """Clear this thread/task's tag."""
-    tag, uid = _state.get()
-    if tag is not None:
-        _state.set((None, uid))
-
-
-def set_thread_stats_uid(uid: int) -> None:
-    """Bill sockets tagged later by this thread/task to ``uid`` (Android's
-    ``setThreadStatsUid``). Billing another uid needs MODIFY_NETWORK_ACCOUNTING when the
-    socket is tagged. ``-1`` clears it."""
-    new = _native.normalize_uid(uid)
-    _state.set((_state.get()[0], new))
-
-
-def get_thread_stats_uid() -> Optional[int]:
-    """This thread/task's uid, ``None`` when cleared (Android returns -1 then)."""
-    return _state.get()[1]
-
-
-def clear_thread_stats_uid() -> None:
-    """Clear this thread/task's uid."""
-    tag, uid = _state.get()
-    if uid is not None:
-        _state.set((tag, None))
+# Native (C-level) functions on the same ContextVar; their docstrings are in
+# bindings/python/src/fast.rs. An unchanged value is not set again.
+set_thread_stats_tag = _native.set_thread_stats_tag
+get_and_set_thread_stats_tag = _native.get_and_set_thread_stats_tag
+get_thread_stats_tag = _native.get_thread_stats_tag
+clear_thread_stats_tag = _native.clear_thread_stats_tag
+set_thread_stats_uid = _native.set_thread_stats_uid
+get_thread_stats_uid = _native.get_thread_stats_uid
+clear_thread_stats_uid = _native.clear_thread_stats_uid
 
 
 class tagged:

@@ -26,24 +26,21 @@ _tagged: "weakref.WeakSet[Any]" = weakref.WeakSet()
 def _remember(sock: object) -> None:
     # Only install() reads the set: without it, tagging costs no bookkeeping.
     if _originals and not isinstance(sock, int):
-        try:
-            _tagged.add(sock)
-        except TypeError:  # not weak-referenceable: nothing to remember it by
-            pass
+        _remember_tagged(sock)
 
 
-def tag_socket(sock: SocketLike) -> None:
-    """Tag ``sock`` with the current thread/task's tag and uid (Android's ``tagSocket``).
+# Native (C-level): reads the tag state, gets the descriptor (an int, or ``fileno()``)
+# and writes the command through the core in one call; its docstring is in
+# bindings/python/src/fast.rs. While install() is in effect it reports each socket it
+# tagged to _remember_tagged (the hook set by install()).
+tag_socket = _native.tag_socket
 
-    ``sock`` is a ``socket.socket``, anything with ``fileno()``, or an int fd; anything
-    else is a ``TypeError``. With neither a tag nor a uid set nothing is sent to the
-    kernel, but the descriptor is still checked (``BadFileDescriptorError``,
-    ``NotASocketError``). Tagging again replaces the tag.
-    """
-    tag, uid = _state.get()
-    _native.tag_socket_with(sock, tag, uid)
-    if tag is not None or uid is not None:
-        _remember(sock)                 # something was tagged: auto-tagging leaves it
+
+def _remember_tagged(sock: object) -> None:
+    try:
+        _tagged.add(sock)
+    except TypeError:  # not weak-referenceable: nothing to remember it by
+        pass
 
 
 def tag_socket_with(sock: SocketLike, tag: int, uid: Optional[int] = None) -> None:
@@ -130,6 +127,7 @@ def install(on_error: str = "raise") -> None:
             if name in _socket.socket.__dict__:
                 _own.add(name)
             setattr(_socket.socket, name, _wrap(name, orig))
+        _native._set_tag_hook(_remember_tagged)
 
 
 def uninstall() -> None:
@@ -142,6 +140,7 @@ def uninstall() -> None:
                 setattr(_socket.socket, name, orig)
             else:
                 delattr(_socket.socket, name)  # inherited from _socket.socket again
+        _native._set_tag_hook(None)
         _originals.clear()
         _own.clear()
         _tagged.clear()

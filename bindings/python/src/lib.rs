@@ -1,36 +1,32 @@
 //! `qtag._native`: the pyo3 glue between the `qtag` core crate and the Python package in
 //! `python/qtag`.
 //!
-//! Thin on purpose: argument conversion, releasing the GIL around every system call, and
-//! turning [`qtag::Error`] into the package's exception classes. Validation, parsing and
-//! the errno table are the core's. The tag context (per thread and per asyncio task) lives
-//! on the Python side in a `contextvars.ContextVar`; it reaches the kernel through
-//! [`tag_socket_with`], which takes the tag and uid explicitly.
+//! Thin on purpose: argument conversion (`args.rs`), releasing the GIL around blocking
+//! system calls, and turning [`qtag::Error`] into the package's exception classes
+//! (`errors.rs`). Validation, parsing and the errno table are the core's. The tag context
+//! (per thread and per asyncio task) is a `contextvars.ContextVar` made here
+//! (`tag_state`); its hot calls — the thread-stats setters and getters and `tag_socket` —
+//! are plain C functions in `fast.rs`, without pyo3's per-call machinery.
 
 use std::os::fd::RawFd;
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyDict, PyInt};
+use pyo3::types::PyDict;
 
+mod args;
 mod errors;
+mod fast;
 
 use errors::{to_py, PyQtagResult};
 
 /// The exception classes of `qtag._errors`, handed over once by `qtag/__init__.py`.
 static ERRORS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
 
-/// A Python int as i64; `Ok(None)` when it does not fit (the caller says why it is
-/// out of range). Non-ints (and bools) are a TypeError naming `what`.
+/// A Python int as i64 (`None`: does not fit); a TypeError naming `what` otherwise.
 fn wide_int(v: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<i64>> {
-    if v.is_instance_of::<PyBool>() || !v.is_instance_of::<PyInt>() {
-        return Err(PyTypeError::new_err(format!(
-            "{what} must be an int, not {}",
-            v.get_type().name()?
-        )));
-    }
-    Ok(v.extract::<i64>().ok())
+    // SAFETY: `v` is a live object and the thread is attached (we hold a Bound).
+    args::fetch(v.py(), unsafe { args::wide_int(v.as_ptr(), what) })
 }
 
 fn too_wide(which: &'static str, v: &Bound<'_, PyAny>) -> qtag::Error {
@@ -39,55 +35,21 @@ fn too_wide(which: &'static str, v: &Bound<'_, PyAny>) -> qtag::Error {
 
 /// Tag argument: an int in `0..=0xFFFFFFFF` or a negative Java-style int (core rules).
 fn tag_arg(v: &Bound<'_, PyAny>) -> PyResult<u32> {
-    let py = v.py();
-    let t = wide_int(v, "tag")?.ok_or_else(|| to_py(py, too_wide("tag", v)))?;
-    qtag::validate_tag(t).map_err(|e| to_py(py, e))
+    // SAFETY: as in `wide_int`.
+    args::fetch(v.py(), unsafe { args::tag_arg(v.as_ptr()) })
 }
 
 /// Uid argument: `None` or `-1` mean the caller's own uid.
-fn uid_arg(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u32>> {
-    let Some(v) = v.filter(|v| !v.is_none()) else { return Ok(None) };
-    let py = v.py();
-    let u = wide_int(v, "uid")?.ok_or_else(|| to_py(py, too_wide("uid", v)))?;
-    qtag::validate_uid(u).map_err(|e| to_py(py, e))
+fn uid_arg(py: Python<'_>, v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u32>> {
+    let p = v.map_or(std::ptr::null_mut(), Bound::as_ptr);
+    // SAFETY: as in `wide_int` (NULL stands for "not given").
+    args::fetch(py, unsafe { args::uid_arg(p) })
 }
 
 /// A file descriptor from an int or anything with `fileno()` (a `socket.socket`).
-/// `v.fileno()`, or None when `v` has no such method (one attribute lookup, not two).
-fn fileno<'py>(v: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
-    if v.is_instance_of::<PyBool>() {
-        return Ok(None);
-    }
-    match v.getattr("fileno") {
-        Ok(method) => method.call0().map(Some),
-        Err(e) if e.is_instance_of::<pyo3::exceptions::PyAttributeError>(v.py()) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 fn fd_arg(v: &Bound<'_, PyAny>) -> PyResult<RawFd> {
-    let py = v.py();
-    let obj = if v.is_instance_of::<PyInt>() && !v.is_instance_of::<PyBool>() {
-        v.clone()
-    } else if let Some(n) = fileno(v)? {
-        if !n.is_instance_of::<PyInt>() {
-            return Err(PyTypeError::new_err(format!(
-                "fileno() returned {}, not an int",
-                n.get_type().name()?
-            )));
-        }
-        n
-    } else {
-        return Err(PyTypeError::new_err(format!(
-            "expected a socket, an object with fileno(), or an int file descriptor, not {}",
-            v.get_type().name()?
-        )));
-    };
-    // An fd that does not fit a C int cannot be open: the core reports it as a bad fd.
-    match obj.extract::<i64>() {
-        Ok(n) => Ok(RawFd::try_from(n).unwrap_or(-1)),
-        Err(_) => Err(to_py(py, qtag::Error::BadFd { fd: -1 })),
-    }
+    // SAFETY: as in `wide_int`.
+    args::fetch(v.py(), unsafe { args::fd_arg(v.as_ptr()) })
 }
 
 /// Tag `sock` with `tag` billed to `uid`, exactly as the core's `tag_socket` would with
@@ -103,7 +65,7 @@ fn tag_socket_with(
 ) -> PyResult<()> {
     let fd = fd_arg(sock)?;
     let tag = tag.filter(|t| !t.is_none()).map(tag_arg).transpose()?;
-    let uid = uid_arg(uid)?;
+    let uid = uid_arg(py, uid)?;
     // The GIL stays held: one write() to ctrl never blocks, and releasing and retaking
     // the GIL would cost more than the write itself.
     // The core's scope applies the same "none" rules as its thread-state setters.
@@ -129,7 +91,7 @@ fn set_counter_set(
     let set = wide_int(counter_set, "counter_set")?
         .ok_or_else(|| to_py(py, too_wide("set", counter_set)))?;
     let set = qtag::validate_counter_set(set).py_err(py)?;
-    let uid = uid_arg(uid)?;
+    let uid = uid_arg(py, uid)?;
     py.detach(move || qtag::set_counter_set(uid, set)).py_err(py)
 }
 
@@ -142,7 +104,7 @@ fn delete_tag_data(
     uid: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
     let tag = tag_arg(tag)?;
-    let uid = uid_arg(uid)?;
+    let uid = uid_arg(py, uid)?;
     py.detach(move || qtag::delete_tag_data(tag, uid)).py_err(py)
 }
 
@@ -157,8 +119,8 @@ fn normalize_tag(tag: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
 /// The core's uid validation: None for "the caller's own uid" (`None` or `-1`).
 #[pyfunction]
 #[pyo3(signature = (uid=None))]
-fn normalize_uid(uid: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u32>> {
-    uid_arg(uid)
+fn normalize_uid(py: Python<'_>, uid: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u32>> {
+    uid_arg(py, uid)
 }
 
 /// Android's constant name of a reserved tag.
@@ -358,6 +320,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_iface_stat_all, m)?)?;
     m.add_function(wrap_pyfunction!(read_iface_stat_fmt, m)?)?;
     m.add_function(wrap_pyfunction!(_register_errors, m)?)?;
+    m.add_function(wrap_pyfunction!(fast::_set_tag_hook, m)?)?;
+    fast::add(m)?;
     m.add_class::<PyStats>()?;
     add_getters(m)?;
 
