@@ -2,6 +2,10 @@
 //! and Get*ID on every call made tagging a socket some 20 times slower than the write
 //! to the kernel (scripts/bench). Bootstrap classes are never unloaded, so the ids stay
 //! valid; the classes are held by global references.
+//!
+//! The private fields of `sun.nio.ch` (the `fdVal` of the channel implementations, the
+//! channel behind a `DatagramSocket`) are optional: a JDK without them takes the slower
+//! path through public and SelChImpl methods.
 
 use std::sync::OnceLock;
 
@@ -18,6 +22,13 @@ pub(crate) struct Jdk {
     pub ssl_socket: Option<(GlobalRef, JFieldID)>,
     /// `DatagramSocket.delegate` (JDK 15+).
     pub datagram_delegate: Option<JFieldID>,
+    /// `sun.nio.ch.DatagramSocketAdaptor` (the usual delegate) and its `dc` field, a
+    /// `sun.nio.ch.DatagramChannelImpl`.
+    pub datagram_adaptor: Option<(GlobalRef, JFieldID)>,
+    /// `sun.nio.ch.DatagramChannelImpl` and its `int fdVal`.
+    pub datagram_channel_fd: Option<(GlobalRef, JFieldID)>,
+    /// `sun.nio.ch.SocketChannelImpl` and its `int fdVal`.
+    pub socket_channel_fd: Option<(GlobalRef, JFieldID)>,
     pub fd: JFieldID,
     pub channel_is_open: JMethodID,
     pub get_fd_val: JMethodID,
@@ -35,7 +46,9 @@ pub(crate) fn jdk(env: &mut JNIEnv) -> jni::errors::Result<&'static Jdk> {
     if let Some(j) = JDK.get() {
         return Ok(j);
     }
-    let j = lookup(env)?;
+    // A frame of its own: FindClass makes a local reference per class, more than the
+    // caller's native frame should hold on top of its own (16 are guaranteed).
+    let j = env.with_local_frame(32, lookup)?;
     Ok(JDK.get_or_init(|| j)) // a racing thread's copy is dropped: same ids
 }
 
@@ -60,6 +73,14 @@ fn optional<T>(env: &mut JNIEnv, r: jni::errors::Result<T>) -> Option<T> {
     }
 }
 
+/// An optional class and one of its fields, both looked up by name.
+fn class_field(env: &mut JNIEnv, class_name: &str, name: &str, sig: &str) -> Option<(GlobalRef, JFieldID)> {
+    let c = find(env, class_name);
+    let c = optional(env, c)?;
+    let f = env.get_field_id(class(&c), name, sig);
+    optional(env, f).map(|f| (c, f))
+}
+
 fn lookup(env: &mut JNIEnv) -> jni::errors::Result<Jdk> {
     let file_descriptor = find(env, "java/io/FileDescriptor")?;
     let socket = find(env, "java/net/Socket")?;
@@ -78,6 +99,9 @@ fn lookup(env: &mut JNIEnv) -> jni::errors::Result<Jdk> {
     };
     let delegate = env.get_field_id(class(&datagram_socket), "delegate", "Ljava/net/DatagramSocket;");
     let datagram_delegate = optional(env, delegate);
+    let datagram_adaptor = class_field(env, "sun/nio/ch/DatagramSocketAdaptor", "dc", "Lsun/nio/ch/DatagramChannelImpl;");
+    let datagram_channel_fd = class_field(env, "sun/nio/ch/DatagramChannelImpl", "fdVal", "I");
+    let socket_channel_fd = class_field(env, "sun/nio/ch/SocketChannelImpl", "fdVal", "I");
     Ok(Jdk {
         fd: env.get_field_id(class(&file_descriptor), "fd", "I")?,
         channel_is_open: env.get_method_id(class(&channel), "isOpen", "()Z")?,
@@ -95,5 +119,8 @@ fn lookup(env: &mut JNIEnv) -> jni::errors::Result<Jdk> {
         sel_ch_impl,
         ssl_socket,
         datagram_delegate,
+        datagram_adaptor,
+        datagram_channel_fd,
+        socket_channel_fd,
     })
 }

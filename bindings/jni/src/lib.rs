@@ -18,6 +18,7 @@ mod jdk;
 mod stats;
 
 use entry::entry;
+use fd::Kind;
 
 /// A Java uid argument: `-1` is "none" (the caller's own uid), any other int is the uid
 /// with the same 32 bits.
@@ -25,32 +26,50 @@ fn uid_arg(uid: jint) -> Option<u32> {
     (uid != -1).then_some(uid as u32)
 }
 
-/// `Native.tag(Object socket, int tag, int uid)`: tag with an explicit tag and uid (-1:
-/// none), with the core's rules for "none" (neither: the descriptor is only checked).
-#[no_mangle]
-pub extern "system" fn Java_dev_qtag_Native_tag<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    socket: JObject<'l>,
-    tag: jint,
-    uid: jint,
-) {
-    entry(&mut env, (), |env| {
-        let fd = fd::fd_of(env, &socket)?;
+/// Tag `socket` with an explicit tag and uid (-1: none), with the core's rules for
+/// "none" (neither: the descriptor is only checked).
+fn tag<'l>(env: &mut JNIEnv<'l>, socket: JObject<'l>, kind: Kind, tag: jint, uid: jint) {
+    entry(env, (), |env| {
+        let fd = fd::fd_of(env, &socket, kind)?;
         // Restored before this call returns, on this same OS thread.
         let _scope = qtag::scope(Some(tag as u32), uid_arg(uid));
         Ok(qtag::tag_socket_raw(fd)?)
     })
 }
 
-/// `Native.untag(Object socket)`.
-#[no_mangle]
-pub extern "system" fn Java_dev_qtag_Native_untag<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, socket: JObject<'l>) {
-    entry(&mut env, (), |env| {
-        let fd = fd::fd_of(env, &socket)?;
+fn untag<'l>(env: &mut JNIEnv<'l>, socket: JObject<'l>, kind: Kind) {
+    entry(env, (), |env| {
+        let fd = fd::fd_of(env, &socket, kind)?;
         Ok(qtag::untag_socket_raw(fd)?)
     })
 }
+
+/// The native methods `Native.tagX(X socket, int tag, int uid)` and `Native.untagX(X
+/// socket)` for one [`Kind`]: Java picks the method, whose parameter type is `X`.
+macro_rules! tag_methods {
+    ($tag:ident, $untag:ident, $kind:expr) => {
+        #[no_mangle]
+        pub extern "system" fn $tag<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, socket: JObject<'l>, t: jint, uid: jint) {
+            tag(&mut env, socket, $kind, t, uid)
+        }
+
+        #[no_mangle]
+        pub extern "system" fn $untag<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, socket: JObject<'l>) {
+            untag(&mut env, socket, $kind)
+        }
+    };
+}
+
+// Native.tag(Object, ..): anything, checked here.
+tag_methods!(Java_dev_qtag_Native_tag, Java_dev_qtag_Native_untag, Kind::Any);
+// Native.tagChannel(Channel, ..): open.
+tag_methods!(Java_dev_qtag_Native_tagChannel, Java_dev_qtag_Native_untagChannel, Kind::OpenChannel);
+// Native.tagDatagramSocket(DatagramSocket, ..): open, getChannel() null.
+tag_methods!(Java_dev_qtag_Native_tagDatagramSocket, Java_dev_qtag_Native_untagDatagramSocket, Kind::OpenDatagramSocket);
+// Native.tagSocket(Socket, ..): open, getChannel() null.
+tag_methods!(Java_dev_qtag_Native_tagSocket, Java_dev_qtag_Native_untagSocket, Kind::OpenSocket);
+// Native.tagFileDescriptor(FileDescriptor, ..).
+tag_methods!(Java_dev_qtag_Native_tagFileDescriptor, Java_dev_qtag_Native_untagFileDescriptor, Kind::FileDescriptor);
 
 /// `Native.setCounterSet(int counterSet, int uid)` (libcutils' argument order).
 #[no_mangle]

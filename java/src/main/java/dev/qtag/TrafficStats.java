@@ -4,6 +4,7 @@ import java.io.FileDescriptor;
 import java.net.DatagramSocket;
 import java.net.Socket;
 import java.net.SocketException;
+import java.nio.channels.Channel;
 import java.nio.channels.DatagramChannel;
 import java.nio.channels.SocketChannel;
 import java.util.Objects;
@@ -197,16 +198,71 @@ public final class TrafficStats {
     }
 
     // ---- tagging ----
+    //
+    // Each public method makes the checks the JDK's public API allows (closed? a channel
+    // behind it?), which the JIT inlines, and picks the Native method that reads the
+    // descriptor without calling back into Java. Closed objects go to Native.tag/untag,
+    // which check everything and throw BadFileDescriptorException with the message.
 
-    private static void tag(Object socket, String what) throws SocketException {
-        Objects.requireNonNull(socket, what);
-        State s = STATE.get();
-        Native.tag(socket, s.tag, s.uid);
+    private static void socket(Socket socket, boolean untag) throws SocketException {
+        Objects.requireNonNull(socket, "socket");
+        SocketChannel channel;
+        if (socket.isClosed()) {
+            any(socket, untag);
+        } else if ((channel = socket.getChannel()) != null) {
+            channel(channel, untag);
+        } else if (untag) {
+            Native.untagSocket(socket);
+        } else {
+            State s = STATE.get();
+            Native.tagSocket(socket, s.tag, s.uid);
+        }
     }
 
-    private static void untag(Object socket, String what) throws SocketException {
-        Objects.requireNonNull(socket, what);
-        Native.untag(socket);
+    private static void datagramSocket(DatagramSocket socket, boolean untag) throws SocketException {
+        Objects.requireNonNull(socket, "socket");
+        DatagramChannel channel;
+        if (socket.isClosed()) {
+            any(socket, untag);
+        } else if ((channel = socket.getChannel()) != null) {
+            channel(channel, untag);
+        } else if (untag) {
+            Native.untagDatagramSocket(socket);
+        } else {
+            State s = STATE.get();
+            Native.tagDatagramSocket(socket, s.tag, s.uid);
+        }
+    }
+
+    private static void channel(Channel channel, boolean untag) throws SocketException {
+        if (!channel.isOpen()) {
+            any(channel, untag);
+        } else if (untag) {
+            Native.untagChannel(channel);
+        } else {
+            State s = STATE.get();
+            Native.tagChannel(channel, s.tag, s.uid);
+        }
+    }
+
+    private static void fileDescriptor(FileDescriptor fd, boolean untag) throws SocketException {
+        Objects.requireNonNull(fd, "fd");
+        if (untag) {
+            Native.untagFileDescriptor(fd);
+        } else {
+            State s = STATE.get();
+            Native.tagFileDescriptor(fd, s.tag, s.uid);
+        }
+    }
+
+    /** Whatever it is, open or closed: the native side checks it all. */
+    private static void any(Object socket, boolean untag) throws SocketException {
+        if (untag) {
+            Native.untag(socket);
+        } else {
+            State s = STATE.get();
+            Native.tag(socket, s.tag, s.uid);
+        }
     }
 
     /**
@@ -219,7 +275,7 @@ public final class TrafficStats {
      *     the module is not loaded, the uid needs privilege, ...
      */
     public static void tagSocket(Socket socket) throws SocketException {
-        tag(socket, "socket");
+        socket(socket, false);
     }
 
     /**
@@ -230,7 +286,7 @@ public final class TrafficStats {
      *     {@link QtagException}
      */
     public static void untagSocket(Socket socket) throws SocketException {
-        untag(socket, "socket");
+        socket(socket, true);
     }
 
     /**
@@ -240,7 +296,7 @@ public final class TrafficStats {
      * @throws SocketException see {@link #tagSocket(Socket)}
      */
     public static void tagSocket(SocketChannel channel) throws SocketException {
-        tag(channel, "channel");
+        channel(Objects.requireNonNull(channel, "channel"), false);
     }
 
     /**
@@ -250,7 +306,7 @@ public final class TrafficStats {
      * @throws SocketException see {@link #untagSocket(Socket)}
      */
     public static void untagSocket(SocketChannel channel) throws SocketException {
-        untag(channel, "channel");
+        channel(Objects.requireNonNull(channel, "channel"), true);
     }
 
     /**
@@ -260,7 +316,7 @@ public final class TrafficStats {
      * @throws SocketException see {@link #tagSocket(Socket)}
      */
     public static void tagDatagramSocket(DatagramSocket socket) throws SocketException {
-        tag(socket, "socket");
+        datagramSocket(socket, false);
     }
 
     /**
@@ -270,7 +326,7 @@ public final class TrafficStats {
      * @throws SocketException see {@link #untagSocket(Socket)}
      */
     public static void untagDatagramSocket(DatagramSocket socket) throws SocketException {
-        untag(socket, "socket");
+        datagramSocket(socket, true);
     }
 
     /**
@@ -280,7 +336,7 @@ public final class TrafficStats {
      * @throws SocketException see {@link #tagSocket(Socket)}
      */
     public static void tagDatagramSocket(DatagramChannel channel) throws SocketException {
-        tag(channel, "channel");
+        channel(Objects.requireNonNull(channel, "channel"), false);
     }
 
     /**
@@ -290,7 +346,7 @@ public final class TrafficStats {
      * @throws SocketException see {@link #untagSocket(Socket)}
      */
     public static void untagDatagramSocket(DatagramChannel channel) throws SocketException {
-        untag(channel, "channel");
+        channel(Objects.requireNonNull(channel, "channel"), true);
     }
 
     /**
@@ -301,7 +357,7 @@ public final class TrafficStats {
      *     BadFileDescriptorException} if it is closed, or another {@link QtagException}
      */
     public static void tagFileDescriptor(FileDescriptor fd) throws SocketException {
-        tag(fd, "fd");
+        fileDescriptor(fd, false);
     }
 
     /**
@@ -311,7 +367,7 @@ public final class TrafficStats {
      * @throws SocketException see {@link #tagFileDescriptor(FileDescriptor)}
      */
     public static void untagFileDescriptor(FileDescriptor fd) throws SocketException {
-        untag(fd, "fd");
+        fileDescriptor(fd, true);
     }
 
     // ---- counter sets and deleting data (Android's hidden API) ----

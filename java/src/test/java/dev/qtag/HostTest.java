@@ -13,6 +13,7 @@ import java.lang.reflect.Modifier;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.MulticastSocket;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.channels.DatagramChannel;
@@ -153,7 +154,11 @@ class HostTest {
         sc.close();
         DatagramChannel dc = DatagramChannel.open();
         dc.close();
+        MulticastSocket m = new MulticastSocket();
+        m.close();
         List<Executable> calls = List.of(
+                () -> TrafficStats.tagDatagramSocket(m), () -> TrafficStats.untagDatagramSocket(m),
+                () -> TrafficStats.tagDatagramSocket(dc.socket()), () -> TrafficStats.untagSocket(sc.socket()),
                 () -> TrafficStats.tagSocket(s), () -> TrafficStats.untagSocket(s),
                 () -> TrafficStats.tagDatagramSocket(d), () -> TrafficStats.untagDatagramSocket(d),
                 () -> TrafficStats.tagSocket(sc), () -> TrafficStats.untagSocket(sc),
@@ -183,7 +188,9 @@ class HostTest {
              DatagramSocket d = new DatagramSocket();
              SocketChannel sc = SocketChannel.open(server.getLocalSocketAddress());
              DatagramChannel dc = DatagramChannel.open();
+             MulticastSocket m = new MulticastSocket();
              Socket adaptor = SocketChannel.open(server.getLocalSocketAddress()).socket()) {
+            TrafficStats.tagDatagramSocket(m);
             TrafficStats.tagSocket(unconnected);
             unconnected.connect(server.getLocalSocketAddress());
             TrafficStats.tagSocket(unconnected);
@@ -193,6 +200,39 @@ class HostTest {
             TrafficStats.tagDatagramSocket(dc);
             TrafficStats.tagSocket(adaptor);
             assertTrue(unconnected.isConnected());
+        }
+    }
+
+    /**
+     * Every kind of socket object reaches the kernel (here: the module is missing) in both
+     * directions, through whichever native path its class and state pick.
+     */
+    @Test
+    void everyKindOfSocketReachesTheModule() throws Exception {
+        assumeFalse(Kernel.loaded(), "the module is loaded here");
+        TrafficStats.setThreadStatsTag(0x1003);
+        try (ServerSocket server = new ServerSocket(0, 16, InetAddress.getLoopbackAddress());
+             Socket unconnected = new Socket();
+             Socket connected = new Socket(server.getInetAddress(), server.getLocalPort());
+             SocketChannel sc = SocketChannel.open(server.getLocalSocketAddress());
+             DatagramSocket d = new DatagramSocket();
+             MulticastSocket m = new MulticastSocket();
+             DatagramChannel dc = DatagramChannel.open();
+             FileInputStream in = new FileInputStream("/proc/self/status")) {
+            List<Executable> calls = List.of(
+                    () -> TrafficStats.tagSocket(unconnected), () -> TrafficStats.untagSocket(unconnected),
+                    () -> TrafficStats.tagSocket(connected), () -> TrafficStats.untagSocket(connected),
+                    () -> TrafficStats.tagSocket(sc), () -> TrafficStats.untagSocket(sc),
+                    () -> TrafficStats.tagSocket(sc.socket()), () -> TrafficStats.untagSocket(sc.socket()),
+                    () -> TrafficStats.tagDatagramSocket(d), () -> TrafficStats.untagDatagramSocket(d),
+                    () -> TrafficStats.tagDatagramSocket(m), () -> TrafficStats.untagDatagramSocket(m),
+                    () -> TrafficStats.tagDatagramSocket(dc), () -> TrafficStats.untagDatagramSocket(dc),
+                    () -> TrafficStats.tagDatagramSocket(dc.socket()), () -> TrafficStats.untagDatagramSocket(dc.socket()),
+                    // The core writes a command for any descriptor; the kernel would refuse it.
+                    () -> TrafficStats.tagFileDescriptor(in.getFD()), () -> TrafficStats.untagFileDescriptor(in.getFD()));
+            for (Executable call : calls) {
+                assertThrows(ModuleNotLoadedException.class, call);
+            }
         }
     }
 
