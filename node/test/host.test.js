@@ -65,6 +65,20 @@ test('withTag: nesting, partial specs, null clears, -1 means none', () => {
   });
 });
 
+test('getTagState and setTagState hand out frozen copies: changing them changes nothing', () => {
+  qtag.withTag({ tag: 3, uid: 1000 }, () => {
+    const st = qtag.getTagState();
+    assert.ok(Object.isFrozen(st));
+    assert.throws(() => { st.tag = 4; }, TypeError);
+    const prev = qtag.setTagState(5, 1001);
+    assert.ok(Object.isFrozen(prev));
+    assert.deepEqual(prev, { tag: 3, uid: 1000 });
+    assert.deepEqual(qtag.getTagState(), { tag: 5, uid: 1001 });
+    assert.ok(Object.isFrozen(qtag.setTagState(null, null)));
+    assert.ok(Object.isFrozen(qtag.getTagState()));
+  });
+});
+
 test('concurrent async contexts on one event loop keep their own tags', async () => {
   const seen = await Promise.all([1, 2, 3, 4, 5].map((t) => qtag.withTag(t, async () => {
     const got = [];
