@@ -214,6 +214,13 @@ def test_a_foreign_value_in_the_contextvar_is_a_type_error_not_a_crash():
             qtag.tag_socket(socket.socket())
     finally:
         _native.tag_state.reset(token)
+    java = -255                                     # not normalised, set from outside
+    token = _native.tag_state.set((java, None))
+    try:
+        qtag.set_thread_stats_tag(java)             # the same object, but not the same tag
+        assert qtag.get_thread_stats_tag() == qtag.TAG_SYSTEM_DOWNLOAD
+    finally:
+        _native.tag_state.reset(token)
 
 
 def test_tag_socket_reports_fileno_errors_as_before():

@@ -154,12 +154,13 @@ unsafe fn set_state(tag: *mut PyObject, uid: *mut PyObject) -> Res<()> {
     Ok(())
 }
 
-/// Whether the state item `cur` (an int or None) already holds `new`.
-unsafe fn holds(cur: *mut PyObject, new: Option<u32>, arg: *mut PyObject) -> bool {
+/// Whether the state item `cur` (an int or None) already holds `new`, which came from
+/// the argument `arg` of value `raw`.
+unsafe fn holds(cur: *mut PyObject, new: Option<u32>, arg: *mut PyObject, raw: i64) -> bool {
     match new {
         None => cur == ffi::Py_None(),
         Some(v) => {
-            if cur == arg {
+            if cur == arg && raw == i64::from(v) {
                 return true;
             }
             if ffi::PyLong_CheckExact(cur) == 0 {
@@ -309,7 +310,7 @@ unsafe fn set_tag(arg: *mut PyObject) -> Res<(Owned, *mut PyObject)> {
     let new = (tag != u32::MAX).then_some(tag);
     let st = state()?;
     let (cur_tag, cur_uid) = (item(&st, 0)?, item(&st, 1)?);
-    if !holds(cur_tag, new, arg) {
+    if !holds(cur_tag, new, arg, raw) {
         let obj = store_obj(arg, raw, new)?;
         set_state(obj.0, cur_uid)?;
     }
@@ -375,7 +376,7 @@ unsafe extern "C" fn set_thread_stats_uid(
         let (raw, new) = uid_value(arg)?;
         let st = state()?;
         let (cur_tag, cur_uid) = (item(&st, 0)?, item(&st, 1)?);
-        if !holds(cur_uid, new, arg) {
+        if !holds(cur_uid, new, arg, raw) {
             let obj = store_obj(arg, raw, new)?;
             set_state(cur_tag, obj.0)?;
         }
