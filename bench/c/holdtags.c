@@ -7,8 +7,9 @@
  *
  * Opens SOCKETS UDP sockets and prints "opened". Then follows commands on stdin,
  * answering each with a line when done:
- *   tag   socket i gets tag i / UIDS + 1 billed to uid FIRST_UID + i % UIDS (needs
- *         CAP_NET_ADMIN), so every (tag, uid) pair is distinct  -> "tagged"
+ *   tag [N]  socket i (the first N, default all) gets tag i / UIDS + 1 billed to
+ *         uid FIRST_UID + i % UIDS (needs CAP_NET_ADMIN), so every (tag, uid) pair is
+ *         distinct                                               -> "tagged"
  *   send  each socket sends one byte to 127.0.0.1:9, creating one stats entry per
  *         socket and one per uid                                  -> "sent"
  * A sink socket with the smallest receive buffer listens on 127.0.0.1:9, so the bytes
@@ -75,11 +76,13 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	while (fgets(line, sizeof(line), stdin)) {
-		if (!strcmp(line, "tag\n")) {
+		if (!strncmp(line, "tag", 3) && (line[3] == '\n' || line[3] == ' ')) {
+			unsigned long count = line[3] == ' ' ? strtoul(line + 4, NULL, 10) : n;
+
 			ctrl = open("/proc/net/xt_qtaguid/ctrl", O_WRONLY);
 			if (ctrl < 0)
 				die("open ctrl");
-			for (i = 0; i < n; i++) {
+			for (i = 0; i < n && i < count; i++) {
 				int len = snprintf(cmd, sizeof(cmd), "t %d %llu %lu", fds[i],
 						   (unsigned long long)(i / uids + 1) << 32,
 						   first_uid + i % uids);

@@ -2,7 +2,8 @@
 """The benchmarks, inside the VM (as root): started by scripts/bench through vng.
 
     run.py OUT.json          environment: QTAG_KO, QTAG_BUILD, BENCH_REPS, BENCH_SECONDS,
-                             BENCH_SMOKE (1: tiny sizes, to check the harness works)
+                             BENCH_SMOKE (1: tiny sizes, to check the harness works),
+                             BENCH_UDP (the UDP load: udp, a flood, or udp-rr, round trips)
 
 Variants of one figure are interleaved round by round (and their order rotated) so that
 drift of the emulated machine hits them alike. Every number lands in OUT.json;
@@ -33,6 +34,7 @@ STATS_SOCKETS, STATS_UIDS = (1000, 100) if SMOKE else (45_000, 5_000)  # ~100k s
 FIRST_UID = 200_000
 PROC = "/proc/net/xt_qtaguid"
 BENCH_TAG = 7
+UDP = os.environ.get("BENCH_UDP", "udp")  # netload's UDP mode; results keep the key "udp"
 
 
 def log(*a):
@@ -92,7 +94,7 @@ def per_packet():
                 load()
             tag = BENCH_TAG if v == "tagged" else 0
             for mode in ("udp", "tcp"):
-                res[v][mode].append(netload(mode, tag))
+                res[v][mode].append(netload(UDP if mode == "udp" else mode, tag))
             log("per-packet", rep, v, res[v]["udp"][-1], res[v]["tcp"][-1])
     nft(False)
     unload()
@@ -127,7 +129,8 @@ def holder_rows_exact(sockets):
 
 
 class Holder:
-    """holdtags: SOCKETS tagged sockets billed to UIDS uids, kept open until close()."""
+    """holdtags: SOCKETS open sockets, to be tagged (billed to UIDS uids) by do("tag [N]"),
+    kept open until close()."""
 
     def __init__(self, sockets, uids):
         self.p = subprocess.Popen([os.path.join(BIN, "holdtags"), str(sockets), str(uids), str(FIRST_UID)],
@@ -142,25 +145,29 @@ class Holder:
     def do(self, cmd):
         self.p.stdin.write(cmd + "\n")
         self.p.stdin.flush()
-        self.expect({"tag": "tagged", "send": "sent"}[cmd])
+        self.expect({"tag": "tagged", "send": "sent"}[cmd.split()[0]])
 
     def close(self):
         self.p.stdin.close()
         self.p.wait()
 
 
-# ---- scale: a tagged socket's speed with 10 vs 100,000 other tagged sockets
+# ---- scale: a tagged socket's speed with 10 vs 100,000 other tagged sockets open
 def scale():
-    sizes = {"few": (10, 10), "many": (MANY_SOCKETS, MANY_UIDS)}
-    res = {v: {"udp": [], "tcp": []} for v in sizes}
+    """Traffic of one tagged socket while MANY_SOCKETS other sockets are open: all of
+    them tagged (for MANY_UIDS uids, each having sent a datagram: that many stats
+    entries), or only 10. The same open sockets in both, so the kernel's own socket
+    tables weigh alike and only qtag's tables differ."""
+    tagged = {"few": 10, "many": MANY_SOCKETS}
+    res = {v: {"udp": [], "tcp": []} for v in tagged}
     for rep in range(REPS):
         for v in (["few", "many"] if rep % 2 == 0 else ["many", "few"]):
             load(max_stats_entries=4 * MANY_SOCKETS)
-            h = Holder(*sizes[v])
-            h.do("tag")
+            h = Holder(MANY_SOCKETS, MANY_UIDS)
+            h.do(f"tag {tagged[v]}")
             h.do("send")
             for mode in ("udp", "tcp"):
-                res[v][mode].append(netload(mode, BENCH_TAG))
+                res[v][mode].append(netload(UDP if mode == "udp" else mode, BENCH_TAG))
             log("scale", rep, v, res[v]["udp"][-1], res[v]["tcp"][-1])
             h.close()
     unload()
@@ -254,7 +261,7 @@ def bindings():
 
 def main():
     out = {"kernel": os.uname().release, "cpus": os.cpu_count(), "reps": REPS,
-           "seconds": SECONDS, "smoke": SMOKE}
+           "seconds": SECONDS, "smoke": SMOKE, "udp_mode": UDP}
     steps = [("per_packet", per_packet), ("scale", scale), ("memory", memory), ("tag_ops", tag_ops),
              ("stats", stats_read), ("bindings", bindings)]
     only = os.environ.get("BENCH_ONLY")
