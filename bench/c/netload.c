@@ -6,6 +6,9 @@
  *
  * udp: 64-byte datagrams from one connected socket to another, as fast as one
  *      sender can go; the figure is datagrams received per second.
+ * udp-rr: the same two sockets, one thread: send a datagram, receive it, repeat; the
+ *      figure is round trips per second (no queue overflows, no second CPU: the
+ *      steadiest measure of what a datagram costs).
  * tcp: one connection, 128 KiB writes; the figure is bytes received per second.
  * With TAG (decimal, != 0) the sending socket is tagged through
  * /proc/net/xt_qtaguid/ctrl before it connects, so every packet is billed to it.
@@ -95,21 +98,44 @@ static void *receive(void *arg)
 	return NULL;
 }
 
+static int round_trips(int tx, int rx, double seconds)
+{
+	char buf[UDP_PAYLOAD] = { 0 };
+	double t0 = now(), end = t0 + seconds, elapsed;
+	uint64_t n = 0;
+
+	for (;;) {
+		if (!(n & 63) && now() >= end)
+			break;
+		if (send(tx, buf, sizeof(buf), 0) != sizeof(buf))
+			die("send");
+		if (recv(rx, buf, sizeof(buf), 0) != sizeof(buf))
+			die("recv");
+		n++;
+	}
+	elapsed = now() - t0;
+	printf("{\"mode\": \"udp-rr\", \"seconds\": %.4f, \"packets\": %llu, \"bytes\": %llu, "
+	       "\"per_second\": %.1f}\n", elapsed, (unsigned long long)n,
+	       (unsigned long long)n * UDP_PAYLOAD, n / elapsed);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static char buf[TCP_CHUNK];
 	struct sockaddr_in addr;
-	int tcp, rx, tx, lfd = -1;
+	int tcp, rr, rx, tx, lfd = -1;
 	unsigned long tag;
 	double seconds, t0, end, elapsed;
 	pthread_t thread;
 	uint64_t n = 0;
 
-	if (argc < 3 || (strcmp(argv[1], "udp") && strcmp(argv[1], "tcp"))) {
-		fprintf(stderr, "usage: netload udp|tcp SECONDS [TAG]\n");
+	if (argc < 3 || (strcmp(argv[1], "udp") && strcmp(argv[1], "udp-rr") && strcmp(argv[1], "tcp"))) {
+		fprintf(stderr, "usage: netload udp|udp-rr|tcp SECONDS [TAG]\n");
 		return 2;
 	}
 	tcp = !strcmp(argv[1], "tcp");
+	rr = !strcmp(argv[1], "udp-rr");
 	seconds = atof(argv[2]);
 	tag = argc > 3 ? strtoul(argv[3], NULL, 0) : 0;
 
@@ -129,6 +155,8 @@ int main(int argc, char **argv)
 		die("connect");
 	if (tcp && (rx = accept(lfd, NULL, NULL)) < 0)
 		die("accept");
+	if (rr)
+		return round_trips(tx, rx, seconds);
 	if (pthread_create(&thread, NULL, receive, &rx))
 		die("pthread_create");
 
