@@ -289,3 +289,31 @@ def test_install_tags_unconnected_udp_at_first_sendto():
     two = udp_expect(V4, 2, 100)               # b's sendmsg and late's sendto
     check_tag(t1, {k: want[k] + two[k] for k in want})
     check_tag(t3, udp_expect(V4, 1, 10))
+
+
+def test_install_leaves_sockets_tagged_by_tag_socket_alone():
+    """While install() is in effect, the native tag_socket reports each socket object it
+    tags to the auto-tagger, which then leaves that socket's tag alone; after uninstall()
+    tag_socket reports nothing."""
+    sink = UdpSink(V4)
+    t1, t2, t3 = fresh_tag(), fresh_tag(), fresh_tag()
+    qtag.install()
+    s = socket.socket(V4, socket.SOCK_DGRAM)
+    with qtag.tagged(t1):
+        qtag.tag_socket(s)
+    with qtag.tagged(t2):
+        send_udp(s, 2, 70, sink.addr)             # s keeps t1
+    qtag.uninstall()
+    later = socket.socket(V4, socket.SOCK_DGRAM)
+    with qtag.tagged(t3):
+        qtag.tag_socket(later)                    # not installed: nothing remembered
+    qtag.install()
+    with qtag.tagged(t2):
+        send_udp(later, 1, 30, sink.addr)         # so auto-tagging applies: t2
+    qtag.uninstall()
+    for x in (s, later):
+        x.close()
+    sink.close()
+    check_tag(t1, udp_expect(V4, 2, 70))
+    check_tag(t2, udp_expect(V4, 1, 30))
+    assert t3 not in qtag.Stats.read().uid_tags(0)
