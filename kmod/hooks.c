@@ -5,8 +5,8 @@
  * its socket. No rules are needed. Hooks run last, so packets dropped by the
  * firewall are not counted.
  *
- * Ingress packets that early demux did not match (unconnected UDP, a SYN to a
- * listener, ...) are matched with the same socket lookup xt_socket uses.
+ * Ingress packets the stack has not matched to a socket yet are matched in
+ * lookup.c.
  */
 #include <linux/module.h>
 #include <linux/ip.h>
@@ -21,45 +21,7 @@
 #include <net/sock.h>
 #include <net/inet_sock.h>
 #include <net/ip6_route.h>
-#include <net/netfilter/nf_socket.h>
-#include <net/netfilter/ipv6/nf_defrag_ipv6.h>
 #include "qtaguid.h"
-
-/*
- * Helpers from other netfilter modules, taken with symbol_request() so that a plain
- * insmod loads them on demand (and they cannot go away while we use them).
- */
-static struct sock *(*qt_lookup_v4)(struct net *, const struct sk_buff *,
-				    const struct net_device *);
-static struct sock *(*qt_lookup_v6)(struct net *, const struct sk_buff *,
-				    const struct net_device *);
-static int (*qt_defrag6_enable)(struct net *);
-static void (*qt_defrag6_disable)(struct net *);
-
-static void qt_deps_put(void)
-{
-	if (qt_lookup_v4)
-		symbol_put(nf_sk_lookup_slow_v4);
-	if (qt_lookup_v6)
-		symbol_put(nf_sk_lookup_slow_v6);
-	if (qt_defrag6_enable)
-		symbol_put(nf_defrag_ipv6_enable);
-	if (qt_defrag6_disable)
-		symbol_put(nf_defrag_ipv6_disable);
-}
-
-static int qt_deps_get(void)
-{
-	qt_lookup_v4 = symbol_request(nf_sk_lookup_slow_v4);
-	qt_lookup_v6 = symbol_request(nf_sk_lookup_slow_v6);
-	qt_defrag6_enable = symbol_request(nf_defrag_ipv6_enable);
-	qt_defrag6_disable = symbol_request(nf_defrag_ipv6_disable);
-	if (qt_lookup_v4 && qt_lookup_v6 && qt_defrag6_enable && qt_defrag6_disable)
-		return 0;
-	qt_deps_put();
-	pr_err("xt_qtaguid: needs the modules nf_socket_ipv4, nf_socket_ipv6 and nf_defrag_ipv6\n");
-	return -ENOENT;
-}
 
 static enum qt_proto qt_proto_of(u8 l4)
 {
@@ -194,12 +156,13 @@ static unsigned int qt_hook(void *priv, struct sk_buff *skb, const struct nf_hoo
 {
 	bool rx = state->hook == NF_INET_LOCAL_IN;
 	const struct net_device *dev = rx ? state->in : state->out;
-	struct sock *sk = skb->sk, *found = NULL, *owner;
+	struct sock *sk = skb->sk, *owner;
 	unsigned int bytes, packets;
 	struct qt_iface *ifc;
 	struct qt_net *qn;
 	struct qt_tag *t;
 	u32 tag = 0;
+	bool put = false;
 	kuid_t uid;
 
 	qt_event(QT_EV_MATCH_CALLS);
@@ -208,15 +171,12 @@ static unsigned int qt_hook(void *priv, struct sk_buff *skb, const struct nf_hoo
 	if (!dev || (!rx && qt_forwarded(skb, state->pf)))
 		return NF_ACCEPT;
 	qn = qt_net(state->net);
-	ifc = xa_load(&qn->iface_by_index, dev->ifindex);
+	ifc = qt_iface_of(qn, dev->ifindex);
 	if (unlikely(!ifc))
 		return NF_ACCEPT;
 
-	if (rx && !sk) {
-		found = state->pf == NFPROTO_IPV4 ? qt_lookup_v4(state->net, skb, dev) :
-						    qt_lookup_v6(state->net, skb, dev);
-		sk = found;
-	}
+	if (rx && !sk)
+		sk = qt_rx_sock(state->net, skb, dev, state->pf, &put);
 	owner = sk ? sk_to_full_sk(sk) : NULL;	/* a request sock's listener */
 	if (owner && sk_fullsock(owner)) {
 		qt_event(QT_EV_MATCH_FOUND_SK);
@@ -242,8 +202,8 @@ static unsigned int qt_hook(void *priv, struct sk_buff *skb, const struct nf_hoo
 	}
 	qt_bill(qn, ifc, tag, uid, rx ? QT_RX : QT_TX,
 		qt_proto_of(qt_l4proto(skb, state->pf)), bytes, packets);
-	if (found)
-		sock_gen_put(found);
+	if (put && sk)
+		sock_gen_put(sk);
 	return NF_ACCEPT;
 }
 
@@ -287,13 +247,13 @@ static struct pernet_operations qt_hooks_net_ops = {
 
 int qt_hooks_init(void)
 {
-	int err = qt_deps_get();
+	int err = qt_lookup_init();
 
 	if (err)
 		return err;
 	err = register_pernet_subsys(&qt_hooks_net_ops);
 	if (err)
-		qt_deps_put();
+		qt_lookup_exit();
 	return err;
 }
 
@@ -301,5 +261,5 @@ void qt_hooks_exit(void)
 {
 	unregister_pernet_subsys(&qt_hooks_net_ops);
 	synchronize_net();	/* no CPU is still in qt_hook */
-	qt_deps_put();
+	qt_lookup_exit();
 }

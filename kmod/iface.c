@@ -104,6 +104,18 @@ static struct qt_iface *qt_iface_get(struct qt_net *qn, const char *name)
 	return ifc;
 }
 
+/* Point ifindex at ifc (NULL: at nothing); under iface_mutex. */
+static int qt_iface_map(struct qt_net *qn, int ifindex, struct qt_iface *ifc)
+{
+	if ((unsigned int)ifindex < QT_SMALL_IFINDEX)
+		rcu_assign_pointer(qn->iface_small[ifindex], ifc);
+	if (!ifc) {
+		xa_erase(&qn->iface_by_index, ifindex);
+		return 0;
+	}
+	return xa_err(xa_store(&qn->iface_by_index, ifindex, ifc, GFP_KERNEL));
+}
+
 static void qt_iface_attach(struct qt_net *qn, struct net_device *dev, bool renamed)
 {
 	struct qt_iface *ifc = qt_iface_get(qn, dev->name);
@@ -115,8 +127,10 @@ static void qt_iface_attach(struct qt_net *qn, struct net_device *dev, bool rena
 	memset(&ifc->dev_start, 0, sizeof(ifc->dev_start));
 	if (renamed)	/* what the device counted so far belongs to its old name */
 		dev_get_stats(dev, &ifc->dev_start);
-	if (xa_err(xa_store(&qn->iface_by_index, dev->ifindex, ifc, GFP_KERNEL)))
+	if (qt_iface_map(qn, dev->ifindex, ifc)) {
+		qt_iface_map(qn, dev->ifindex, NULL);
 		ifc->ifindex = 0;
+	}
 }
 
 static void qt_iface_detach(struct qt_net *qn, struct net_device *dev)
@@ -131,7 +145,7 @@ static void qt_iface_detach(struct qt_net *qn, struct net_device *dev)
 	memset(&ifc->dev_start, 0, sizeof(ifc->dev_start));
 	ifc->ifindex = 0;
 	ifc->up = false;
-	xa_erase(&qn->iface_by_index, dev->ifindex);
+	qt_iface_map(qn, dev->ifindex, NULL);
 }
 
 static int qt_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)

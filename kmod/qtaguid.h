@@ -127,6 +127,8 @@ int qt_iface_net_init(struct qt_net *qn);
 void qt_iface_net_exit(struct qt_net *qn);
 
 /* ---- per network namespace state (proc.c allocates it) ---- */
+#define QT_SMALL_IFINDEX 32	/* most machines' devices; larger ones take the xarray */
+
 struct qt_net {
 	struct net *net;
 	struct proc_dir_entry *dir, *iface_dir;
@@ -134,6 +136,7 @@ struct qt_net {
 	struct mutex iface_mutex;	/* taken inside RTNL by the notifier */
 	struct list_head ifaces;	/* of qt_iface */
 	struct xarray iface_by_index;	/* ifindex -> qt_iface, RCU readers */
+	struct qt_iface __rcu *iface_small[QT_SMALL_IFINDEX];	/* the same, one load */
 	u32 next_iface_id;
 
 	struct rhashtable stats;	/* key -> qt_stat, RCU readers */
@@ -150,6 +153,14 @@ extern unsigned int qt_net_id;
 static inline struct qt_net *qt_net(const struct net *net)
 {
 	return net_generic(net, qt_net_id);
+}
+
+/* The entry of a device, under RCU (the packet path). */
+static inline struct qt_iface *qt_iface_of(struct qt_net *qn, int ifindex)
+{
+	if (likely((unsigned int)ifindex < QT_SMALL_IFINDEX))
+		return rcu_dereference(qn->iface_small[ifindex]);
+	return xa_load(&qn->iface_by_index, ifindex);
 }
 
 int qt_proc_init(void);
@@ -212,6 +223,14 @@ int qt_tag_socket(struct sock *sk, u32 acct_tag, kuid_t uid);
 int qt_untag_socket(struct sock *sk);
 void qt_tags_delete(const struct net *net, kuid_t uid, bool all_tags, u32 tag);
 bool qt_sock_dead(const struct sock *sk);
+
+/* ---- the socket of an incoming packet (lookup.c) ---- */
+int qt_lookup_init(void);
+void qt_lookup_exit(void);
+struct sock *qt_rx_sock(struct net *net, struct sk_buff *skb, const struct net_device *dev,
+			u8 pf, bool *put);
+extern int (*qt_defrag6_enable)(struct net *net);
+extern void (*qt_defrag6_disable)(struct net *net);
 
 /* ---- netfilter hooks (hooks.c) ---- */
 int qt_hooks_init(void);

@@ -13,14 +13,33 @@
  * Entries are also indexed by a cyclic id so the stats file lists them in a
  * stable order and can resume a read where it stopped.
  */
+#include <linux/jhash.h>
 #include <linux/slab.h>
 #include <linux/percpu.h>
 #include "qtaguid.h"
+
+/* Both inline, unlike rhashtable's generic jhash and memcmp of the key: they run
+ * for every packet. */
+static u32 qt_stat_hash(const void *data, u32 len, u32 seed)
+{
+	const struct qt_stat_key *k = data;
+
+	return jhash_3words(k->iface, k->tag, k->uid, seed);
+}
+
+static int qt_stat_cmp(struct rhashtable_compare_arg *arg, const void *obj)
+{
+	const struct qt_stat_key *a = arg->key, *b = &((const struct qt_stat *)obj)->key;
+
+	return a->iface != b->iface || a->tag != b->tag || a->uid != b->uid;
+}
 
 static const struct rhashtable_params qt_stat_params = {
 	.key_len = sizeof(struct qt_stat_key),
 	.key_offset = offsetof(struct qt_stat, key),
 	.head_offset = offsetof(struct qt_stat, node),
+	.hashfn = qt_stat_hash,
+	.obj_cmpfn = qt_stat_cmp,
 	.automatic_shrinking = true,
 };
 
@@ -74,7 +93,7 @@ static void qt_stat_free(struct qt_stat *st)
 	kmem_cache_free(qt_stat_cache, st);
 }
 
-static struct qt_stat *qt_stat_create(struct qt_net *qn, struct qt_iface *ifc,
+static noinline struct qt_stat *qt_stat_create(struct qt_net *qn, struct qt_iface *ifc,
 				      const struct qt_stat_key *key)
 {
 	struct qt_stat *st, *old;
@@ -109,7 +128,7 @@ lost:	/* someone else created it, or there is no room */
 }
 
 /* The counter slot of (set, proto) in st, allocated by the first packet that needs it. */
-static unsigned long qt_stat_slot(struct qt_stat *st, int set, enum qt_proto proto)
+static noinline unsigned long qt_stat_slot(struct qt_stat *st, int set, enum qt_proto proto)
 {
 	unsigned long slot = qt_slot_alloc(), old;
 
@@ -123,7 +142,7 @@ static unsigned long qt_stat_slot(struct qt_stat *st, int set, enum qt_proto pro
 	return slot;
 }
 
-static void qt_stat_add(struct qt_net *qn, struct qt_iface *ifc, u32 tag, kuid_t uid, int set,
+static __always_inline void qt_stat_add(struct qt_net *qn, struct qt_iface *ifc, u32 tag, kuid_t uid, int set,
 			enum qt_dir dir, enum qt_proto proto, unsigned int bytes,
 			unsigned int packets)
 {
@@ -183,8 +202,11 @@ void qt_stat_sum(const struct qt_stat *st, int set, struct qt_counters *sum)
 
 int qt_counter_set_of(struct qt_net *qn, kuid_t uid)
 {
-	void *v = xa_load(&qn->counter_sets, __kuid_val(uid));
+	void *v;
 
+	if (xa_empty(&qn->counter_sets))	/* nobody uses set 1: skip the walk */
+		return 0;
+	v = xa_load(&qn->counter_sets, __kuid_val(uid));
 	return v ? xa_to_value(v) : 0;
 }
 

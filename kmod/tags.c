@@ -9,6 +9,7 @@
  * (ctrl commands, the reaper) hold qt_tags_mutex.
  */
 #include <linux/module.h>
+#include <linux/hash.h>
 #include <linux/slab.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
@@ -18,8 +19,15 @@
 
 #define QT_REAP_INTERVAL (HZ / 4)
 
+/* Socket addresses are not chosen by users: a multiplicative hash spreads them. */
+static u32 qt_tag_hash(const void *key, u32 len, u32 seed)
+{
+	return hash_64((unsigned long)*(const struct sock *const *)key ^ seed, 32);
+}
+
 static const struct rhashtable_params qt_tag_params = {
 	.key_len = sizeof(struct sock *),
+	.hashfn = qt_tag_hash,
 	.key_offset = offsetof(struct qt_tag, sk),
 	.head_offset = offsetof(struct qt_tag, node),
 	.automatic_shrinking = true,

@@ -500,6 +500,48 @@ def test_ingress_finds_receiver(pair, family, receiver):
 
 
 @pytest.mark.parametrize("family", FAMS)
+def test_ingress_reuseport_group_bills_the_socket_that_receives(pair, family):
+    """Two SO_REUSEPORT receivers share a port; the stack hands each datagram to one of
+    them by its flow. Each socket's tag gets exactly the datagrams that socket received
+    (the module must pick the same socket as the stack)."""
+    rxs = []
+    for _ in range(2):
+        s = pair.b.socket(family, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind((pair.addr("b", family), rxs[0].getsockname()[1] if rxs else 0))
+        s.setblocking(False)
+        rxs.append(s)
+    tags = [fresh() for _ in rxs]
+    for s, (t, u) in zip(rxs, tags):
+        pair.b.tag(s, t, u)
+    txs = [pair.a.socket(family, socket.SOCK_DGRAM) for _ in range(16)]  # 16 flows
+    dest = rxs[0].getsockname()[:2]
+    pair.quiesce()
+    b0 = pair.b.stats()
+    for tx in txs:
+        for _ in range(3):
+            assert tx.sendto(b"\x5a" * 200, dest) == 200
+    got = [0, 0]
+    for _ in range(200):
+        for i, s in enumerate(rxs):
+            try:
+                while True:
+                    assert len(s.recv(4096)) == 200
+                    got[i] += 1
+            except BlockingIOError:
+                pass
+        if sum(got) == 3 * len(txs):
+            break
+        pair.quiesce()
+    b1 = pair.b.stats()
+    assert sum(got) == 3 * len(txs)
+    for n, (t, u) in zip(got, tags):
+        assert delta(b0, b1, iface=pair.ifb, tag=t, uid=u) == udp_counts(family, [200] * n, "rx")
+    for s in rxs + txs:
+        s.close()
+
+
+@pytest.mark.parametrize("family", FAMS)
 def test_syn_billed_to_listener(pair, family):
     """The SYN reaches no connected socket: the module must find the tagged listener.
     The client (tagged before connect) sends SYN + ACK; the listener's row gets the SYN,
