@@ -61,6 +61,9 @@ def rows(r):
         e = b.get("empty_ns", [0] * len(b["native_call_ns"]))
         base = net(b["native_call_ns"], e)
         out.append((f"{lang}: set thread tag", "cheapest native call", ratios(net(b["set_tag_ns"], e), base), "<=", 1.3, "x"))
+        if "contextvar_set_ns" in b:
+            out.append((f"{lang}: `ContextVar.set` alone (the floor of set while the state is a ContextVar)",
+                        "cheapest native call", ratios(net(b["contextvar_set_ns"], e), base), None, None, "x"))
         out.append((f"{lang}: get thread tag", "cheapest native call", ratios(net(b["get_tag_ns"], e), base), "<=", 1.3, "x"))
         if "binding_call_ns" in b:
             out.append((f"{lang}: a no-op call into the binding's native module", "cheapest native call",
