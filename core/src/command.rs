@@ -2,7 +2,6 @@
 //! them (DESIGN §3.2): `t <fd> <tag<<32> <uid>`, `u <fd>`, `s <set> <uid>`,
 //! `d <tag<<32> <uid>`, with `-1` for "the caller's uid".
 
-use std::io::Write;
 use std::os::fd::RawFd;
 
 /// A formatted ctrl command: at most 64 bytes on the stack.
@@ -29,14 +28,45 @@ fn wire_uid(uid: Option<u32>) -> i32 {
 }
 
 impl Command {
-    fn build(args: std::fmt::Arguments<'_>) -> Command {
+    fn verb(verb: u8) -> Command {
         let mut buf = [0u8; 64];
-        let mut cur = &mut buf[..];
-        // Longest command: "t -2147483648 18446744069414584320 -2147483648" (46 bytes),
-        // so this write cannot run out of room.
-        let _ = cur.write_fmt(args);
-        let len = 64 - cur.len();
-        Command { buf, len }
+        buf[0] = verb;
+        Command { buf, len: 1 }
+    }
+
+    fn arg(self, n: i64) -> Command {
+        self.number(n < 0, n.unsigned_abs())
+    }
+
+    fn arg_u64(self, n: u64) -> Command {
+        self.number(false, n)
+    }
+
+    /// Appends ` <n>` in decimal. Digits by hand, not `core::fmt`: formatting was a fifth
+    /// of a binding's `tag_socket`. The longest command, "t -2147483648
+    /// 18446744069414584320 -2147483648", is 46 bytes: the buffer cannot run out.
+    fn number(mut self, negative: bool, magnitude: u64) -> Command {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut rest = magnitude;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        self.buf[self.len] = b' ';
+        self.len += 1;
+        if negative {
+            self.buf[self.len] = b'-';
+            self.len += 1;
+        }
+        let digits = &digits[i..];
+        self.buf[self.len..self.len + digits.len()].copy_from_slice(digits);
+        self.len += digits.len();
+        self
     }
 
     /// `t <fd> <tag<<32> <uid>`: tag socket `fd`, billing `uid` (`None`: the caller).
@@ -45,7 +75,7 @@ impl Command {
     /// assert_eq!(qtag::Command::tag(3, 2, Some(1000)).as_bytes(), b"t 3 8589934592 1000");
     /// ```
     pub fn tag(fd: RawFd, tag: u32, uid: Option<u32>) -> Command {
-        Command::build(format_args!("t {} {} {}", fd, u64::from(tag) << 32, wire_uid(uid)))
+        Command::verb(b't').arg(fd.into()).arg_u64(u64::from(tag) << 32).arg(wire_uid(uid).into())
     }
 
     /// `u <fd>`: untag socket `fd`.
@@ -54,7 +84,7 @@ impl Command {
     /// assert_eq!(qtag::Command::untag(9).as_bytes(), b"u 9");
     /// ```
     pub fn untag(fd: RawFd) -> Command {
-        Command::build(format_args!("u {fd}"))
+        Command::verb(b'u').arg(fd.into())
     }
 
     /// `s <set> <uid>`: make `set` the active counter set of `uid`.
@@ -63,7 +93,7 @@ impl Command {
     /// assert_eq!(qtag::Command::set_counter_set(1, Some(1000)).as_bytes(), b"s 1 1000");
     /// ```
     pub fn set_counter_set(set: u32, uid: Option<u32>) -> Command {
-        Command::build(format_args!("s {} {}", set, wire_uid(uid)))
+        Command::verb(b's').arg(set.into()).arg(wire_uid(uid).into())
     }
 
     /// `d <tag<<32> <uid>`: delete tag data (`tag` 0: everything of `uid`).
@@ -72,7 +102,7 @@ impl Command {
     /// assert_eq!(qtag::Command::delete_tag_data(0, None).as_bytes(), b"d 0 -1");
     /// ```
     pub fn delete_tag_data(tag: u32, uid: Option<u32>) -> Command {
-        Command::build(format_args!("d {} {}", u64::from(tag) << 32, wire_uid(uid)))
+        Command::verb(b'd').arg_u64(u64::from(tag) << 32).arg(wire_uid(uid).into())
     }
 
     /// The bytes written to ctrl (no trailing newline).

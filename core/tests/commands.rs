@@ -22,3 +22,22 @@ fn formats() {
     let longest = Command::tag(i32::MIN, u32::MAX, Some(0x8000_0000));
     assert_eq!(s(longest), "t -2147483648 18446744069414584320 -2147483648");
 }
+
+/// The hand-written digits agree with `format!` on the edges of every field's range.
+#[test]
+fn digits_agree_with_format() {
+    let fds = [i32::MIN, i32::MIN + 1, -10, -9, -1, 0, 1, 9, 10, 99, 100, 65535, i32::MAX - 1, i32::MAX];
+    let tags = [0, 1, 9, 10, 0x1001, 0x7FFF_FFFF, 0x8000_0000, u32::MAX - 1, u32::MAX];
+    let uids = [None, Some(0), Some(9), Some(10), Some(10001), Some(0x7FFF_FFFF), Some(0x8000_0000), Some(u32::MAX)];
+    for &fd in &fds {
+        assert_eq!(s(Command::untag(fd)), format!("u {fd}"));
+        for &tag in &tags {
+            for &uid in &uids {
+                let u = uid.map_or(-1, |u: u32| u as i32);
+                assert_eq!(s(Command::tag(fd, tag, uid)), format!("t {fd} {} {u}", u64::from(tag) << 32));
+                assert_eq!(s(Command::delete_tag_data(tag, uid)), format!("d {} {u}", u64::from(tag) << 32));
+                assert_eq!(s(Command::set_counter_set(tag, uid)), format!("s {tag} {u}"));
+            }
+        }
+    }
+}
