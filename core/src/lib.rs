@@ -56,8 +56,8 @@ pub use iface::{read_iface_counter, IfaceCounter, IfaceFmt, IfaceStat, IFACE_STA
 pub use paths::{proc_dir, ProcFile, DEFAULT_PROC_DIR};
 pub use query::Filter;
 pub use socket::{
-    delete_tag_data, set_counter_set, tag_socket, tag_socket_raw, tag_socket_with,
-    tag_socket_with_raw, untag_socket, untag_socket_raw,
+    delete_tag_data, set_counter_set, tag_socket, tag_socket_in_state_raw, tag_socket_raw,
+    tag_socket_with, tag_socket_with_raw, untag_socket, untag_socket_raw,
 };
 pub use sockets::{CtrlListing, TaggedSocket};
 pub use stats::{IfaceId, Stats, StatsRow, STATS_HEADER};

@@ -6,7 +6,7 @@ use crate::command::Command;
 use crate::ctrl::write_command;
 use crate::error::{Error, Op, Result};
 use crate::tags::validate_counter_set;
-use crate::thread::thread_state;
+use crate::thread::{none_if_max, thread_state, ThreadState};
 
 fn check_fd(fd: RawFd) -> Result<()> {
     if fd < 0 {
@@ -63,11 +63,24 @@ pub fn tag_socket(socket: impl AsFd) -> Result<()> {
 /// # Ok::<(), qtag::Error>(())
 /// ```
 pub fn tag_socket_raw(fd: RawFd) -> Result<()> {
-    let st = thread_state();
-    if st.tag.is_none() && st.uid.is_none() {
+    tag_socket_in_state_raw(fd, thread_state())
+}
+
+/// [`tag_socket_raw`] with a given state instead of this thread's, for bindings that keep
+/// the state themselves (Python keeps it per thread *and* asyncio task). The same rules:
+/// `u32::MAX` means none (as in [`scope`](crate::scope)), and a state without tag and
+/// uid only checks the descriptor.
+///
+/// ```no_run
+/// let state = qtag::ThreadState { tag: Some(0x1001), uid: None };
+/// assert!(matches!(qtag::tag_socket_in_state_raw(-1, state), Err(qtag::Error::BadFd { fd: -1 })));
+/// ```
+pub fn tag_socket_in_state_raw(fd: RawFd, state: ThreadState) -> Result<()> {
+    let (tag, uid) = (state.tag.and_then(none_if_max), state.uid.and_then(none_if_max));
+    if tag.is_none() && uid.is_none() {
         return check_socket(fd);
     }
-    tag_socket_with_raw(fd, st.tag.unwrap_or(0), st.uid)
+    tag_socket_with_raw(fd, tag.unwrap_or(0), uid)
 }
 
 /// Tag a socket with an explicit tag, billed to `uid` (`None`: the caller). Billing

@@ -24,7 +24,7 @@ pub struct ThreadState {
     pub uid: Option<u32>,
 }
 
-fn none_if_max(v: u32) -> Option<u32> {
+pub(crate) fn none_if_max(v: u32) -> Option<u32> {
     (v != u32::MAX).then_some(v)
 }
 

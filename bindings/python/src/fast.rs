@@ -420,11 +420,7 @@ unsafe extern "C" fn tag_socket(
         // The core's tag_socket with this state: its rules for "no tag", "uid only" and
         // "neither" (then only the descriptor is checked) apply. The GIL stays held: one
         // write() to ctrl never blocks, and releasing the GIL would cost more than it.
-        let done = {
-            let _scope = qtag::scope(tag, uid);
-            qtag::tag_socket_raw(fd)
-        };
-        done.map_err(raise_core)?;
+        qtag::tag_socket_in_state_raw(fd, qtag::ThreadState { tag, uid }).map_err(raise_core)?;
         if (tag_obj != ffi::Py_None() || uid_obj != ffi::Py_None())
             && HOOK_ON.load(Ordering::Acquire)
             && !crate::args::is_int(sock)
