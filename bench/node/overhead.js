@@ -23,7 +23,9 @@ async function main() {
   await new Promise((resolve) => sock.bind(0, '127.0.0.1', resolve));
   const fd = sock._handle.fd;
   const ctrl = fs.openSync('/proc/net/xt_qtaguid/ctrl', 'w');
-  const cmd = Buffer.from(`t ${fd} ${BigInt(0x1001) << 32n}`);
+  // Exactly what tagSocket sends (libcutils' "t <fd> <tag<<32> <uid>", uid -1: the
+  // caller's own): the kernel parses the uid field too.
+  const cmd = Buffer.from(`t ${fd} ${BigInt(0x1001) << 32n} -1`);
   let sink = 0;
   const variants = {
     native_call() {

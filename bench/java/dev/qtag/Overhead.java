@@ -25,7 +25,9 @@ public final class Overhead {
         // The descriptor number for the raw command: tag once, read it from the listing.
         FileOutputStream ctrl = new FileOutputStream("/proc/net/xt_qtaguid/ctrl");
         TrafficStats.setThreadStatsTag(0x1001);
-        byte[] cmd = ("t " + fdOf(sock) + " " + (0x1001L << 32)).getBytes(StandardCharsets.US_ASCII);
+        // Exactly what tagDatagramSocket sends (libcutils' "t <fd> <tag<<32> <uid>", uid -1:
+        // the caller's own): the kernel parses the uid field too.
+        byte[] cmd = ("t " + fdOf(sock) + " " + (0x1001L << 32) + " -1").getBytes(StandardCharsets.US_ASCII);
         String[] names = {"native_call", "set_tag", "get_tag", "tag_socket", "raw_write", "empty"};
         Body[] bodies = {
             n -> { for (int i = 0; i < n; i++) if (Native.tagName(5) != null) sink++; },
