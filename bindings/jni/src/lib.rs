@@ -31,9 +31,10 @@ fn uid_arg(uid: jint) -> Option<u32> {
 fn tag<'l>(env: &mut JNIEnv<'l>, socket: JObject<'l>, kind: Kind, tag: jint, uid: jint) {
     entry(env, (), |env| {
         let fd = fd::fd_of(env, &socket, kind)?;
-        // Restored before this call returns, on this same OS thread.
-        let _scope = qtag::scope(Some(tag as u32), uid_arg(uid));
-        Ok(qtag::tag_socket_raw(fd)?)
+        // The state Java keeps, handed to the core as is (no swap of the core's
+        // thread-local state around the call).
+        let state = qtag::ThreadState { tag: Some(tag as u32), uid: uid_arg(uid) };
+        Ok(qtag::tag_socket_in_state_raw(fd, state)?)
     })
 }
 

@@ -87,10 +87,9 @@ pub fn tag_socket_with(env: Env, fd: f64, tag: Option<f64>, uid: Option<f64>) ->
         let fd = fd_of(fd)?;
         let tag = tag.map(tag_of).transpose()?;
         let uid = uid_of(uid)?;
-        // The scope applies the core's "none" rules and is dropped before returning, on
-        // this same thread.
-        let _scope = qtag::scope(tag, uid);
-        qtag::tag_socket_raw(fd)
+        // The core applies its "none" rules to the state as given (no swap of its
+        // thread-local state around the call).
+        qtag::tag_socket_in_state_raw(fd, qtag::ThreadState { tag, uid })
     })();
     r.or_throw(&env)
 }
