@@ -15,7 +15,7 @@ sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 fd = sock.fileno()
 # QTAG_PROC_DIR (which the core honours too) lets a host run point both at a stand-in.
 ctrl = os.open(os.path.join(os.environ.get("QTAG_PROC_DIR", "/proc/net/xt_qtaguid"), "ctrl"), os.O_WRONLY)
-cmd = b"t %d %d" % (fd, 0x1001 << 32)
+cmd = b"t %d %d -1" % (fd, 0x1001 << 32)  # what tag_socket writes, uid field included
 loop = range(calls)
 
 
