@@ -1,12 +1,14 @@
 """The tag context: Android's per-thread tag state, kept per thread *and* per asyncio task.
 
-The state is a ``contextvars.ContextVar`` holding a ``(tag, uid)`` tuple: every thread
-starts with no tag, every asyncio task starts with a copy of its creator's state, and a
-change made inside a task (or a ``with tagged(...)`` block) never leaks into other tasks
-or threads. The native module owns the variable (``_native.tag_state``) so that the hot
-calls — the ``*_thread_stats_*`` setters and getters and ``tag_socket`` — are C functions
-that read and write it directly (``PyContextVar_Get``/``_Set``), without a Python frame;
-``tagged`` and ``set_tag_state`` below use the same variable.
+The state is two ``contextvars.ContextVar`` objects, one for the tag and one for the uid, each
+holding ``None`` or an int: every thread starts with neither, every asyncio task starts
+with a copy of its creator's state, and a change made inside a task (or a
+``with tagged(...)`` block) never leaks into other tasks or threads. The native module
+owns the variables (``_native.tag_var``, ``_native.uid_var``) so that the hot calls — the
+``*_thread_stats_*`` setters and getters and ``tag_socket`` — are C functions that read
+and write them directly (``PyContextVar_Get``/``_Set``), without a Python frame; a getter
+is one ``PyContextVar_Get``, a setter one ``PyContextVar_Set``. ``tagged`` and
+``set_tag_state`` below use the same variables (both of them).
 """
 
 from __future__ import annotations
@@ -26,27 +28,31 @@ class TagState(NamedTuple):
     uid: Optional[int]
 
 
-# Plain (tag, uid) tuples inside: cheaper to make than TagState on every change. The
-# variable's default is (None, None).
-_State = Tuple[Optional[int], Optional[int]]
-_state: ContextVar[_State] = _native.tag_state
+# None or an int each; both default to None.
+_tag_var: ContextVar[Optional[int]] = _native.tag_var
+_uid_var: ContextVar[Optional[int]] = _native.uid_var
+# The tag's variable under its old name, for bench/python/overhead.py's floor of a set.
+_state = _tag_var
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def get_tag_state() -> TagState:
     """The current thread's (and asyncio task's) tag and uid."""
-    return TagState(*_state.get())
+    return TagState(_tag_var.get(), _uid_var.get())
 
 
 def set_tag_state(tag: Optional[int], uid: Optional[int]) -> TagState:
     """Replace tag and uid at once (validated like the setters); returns the previous state."""
-    prev = _state.get()
-    _state.set((None if tag is None else _native.normalize_tag(tag), _native.normalize_uid(uid)))
-    return TagState(*prev)
+    new_tag = None if tag is None else _native.normalize_tag(tag)
+    new_uid = _native.normalize_uid(uid)  # both validated before either is set
+    prev = TagState(_tag_var.get(), _uid_var.get())
+    _tag_var.set(new_tag)
+    _uid_var.set(new_uid)
+    return prev
 
 
-# Native (C-level) functions on the same ContextVar; their docstrings are in
+# Native (C-level) functions on the same ContextVars; their docstrings are in
 # bindings/python/src/fast.rs. An unchanged value is not set again.
 set_thread_stats_tag = _native.set_thread_stats_tag
 get_and_set_thread_stats_tag = _native.get_and_set_thread_stats_tag
@@ -81,17 +87,22 @@ class tagged:
         self.tag: Optional[int] = None if tag is None else _native.normalize_tag(tag)
         # -1 = "own uid" is kept distinct from None = "inherit" until entry.
         self.uid: Optional[int] = None if uid is None else _uid_or_self(uid)
-        self._tokens: List[Token[_State]] = []
+        # One (tag token, uid token) pair per active entry (re-entrant, nestable).
+        self._tokens: List[Tuple[Token[Optional[int]], Token[Optional[int]]]] = []
 
     def __enter__(self) -> TagState:
-        cur_tag, cur_uid = _state.get()
-        tag = cur_tag if self.tag is None else self.tag
-        uid = cur_uid if self.uid is None else (None if self.uid == -1 else self.uid)
-        self._tokens.append(_state.set((tag, uid)))
+        tag = _tag_var.get() if self.tag is None else self.tag
+        uid = _uid_var.get() if self.uid is None else (None if self.uid == -1 else self.uid)
+        tag_token = _tag_var.set(tag)
+        self._tokens.append((tag_token, _uid_var.set(uid)))
         return TagState(tag, uid)
 
     def __exit__(self, *exc: object) -> None:
-        _state.reset(self._tokens.pop())
+        tag_token, uid_token = self._tokens.pop()
+        try:
+            _uid_var.reset(uid_token)
+        finally:
+            _tag_var.reset(tag_token)
 
     def __call__(self, func: F) -> F:
         tag, uid = self.tag, self.uid

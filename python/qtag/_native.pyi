@@ -28,10 +28,12 @@ DEFAULT_PROC_DIR: str
 _Counters = List[int]  # 16 values in file column order
 _Row = Tuple[str, int, int, int, _Counters]
 
-# The (tag, uid) state of the thread/task; default (None, None). Shared with qtag._context.
-tag_state: ContextVar[Tuple[Optional[int], Optional[int]]]
+# The tag and the uid of the thread/task, one ContextVar each; default None. Shared with
+# qtag._context.
+tag_var: ContextVar[Optional[int]]
+uid_var: ContextVar[Optional[int]]
 
-# C-level functions on tag_state (see bindings/python/src/fast.rs).
+# C-level functions on tag_var and uid_var (see bindings/python/src/fast.rs).
 def set_thread_stats_tag(tag: int) -> None: ...
 def get_thread_stats_tag() -> Optional[int]: ...
 def get_and_set_thread_stats_tag(tag: int) -> Optional[int]: ...

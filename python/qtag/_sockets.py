@@ -9,7 +9,7 @@ import weakref
 from typing import Any, Callable, Dict, Optional, Protocol, Union
 
 from . import _native
-from ._context import _state
+from ._context import _tag_var, _uid_var
 
 
 class HasFileno(Protocol):
@@ -69,7 +69,7 @@ _on_error = "raise"
 
 
 def _auto_tag(sock: _socket.socket) -> None:
-    tag, uid = _state.get()
+    tag, uid = _tag_var.get(), _uid_var.get()
     if tag is None and uid is None:
         return
     if sock in _tagged or sock.family not in _INET:

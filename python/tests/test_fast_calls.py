@@ -1,5 +1,5 @@
 """The hot calls are C functions of the native module (bindings/python/src/fast.rs) on
-the package's one ContextVar: the same semantics, arguments and errors as the Python
+the package's two ContextVars (the tag's and the uid's): the same semantics, arguments and errors as the Python
 functions they replaced, exact reference counts, no leaks. No kernel module needed."""
 import asyncio
 import contextvars
@@ -30,10 +30,12 @@ def clean_state():
     qtag.uninstall()
 
 
-def test_public_names_are_the_native_functions_on_the_packages_contextvar():
-    assert isinstance(_native.tag_state, contextvars.ContextVar)
-    assert _context._state is _native.tag_state
-    assert _native.tag_state.name == "qtag.tag_state"
+def test_public_names_are_the_native_functions_on_the_packages_contextvars():
+    for var, name in ((_native.tag_var, "qtag.tag"), (_native.uid_var, "qtag.uid")):
+        assert isinstance(var, contextvars.ContextVar)
+        assert var.name == name
+    assert _context._tag_var is _native.tag_var and _context._uid_var is _native.uid_var
+    assert not hasattr(_native, "tag_state")
     for name in FAST:
         f = getattr(qtag, name)
         assert f is getattr(_native, name), name
@@ -44,15 +46,36 @@ def test_public_names_are_the_native_functions_on_the_packages_contextvar():
 def test_native_setters_python_blocks_and_the_contextvar_see_one_state():
     qtag.set_thread_stats_tag(5)
     qtag.set_thread_stats_uid(1000)
-    assert _native.tag_state.get() == (5, 1000)
+    assert (_native.tag_var.get(), _native.uid_var.get()) == (5, 1000)
     with qtag.tagged(6):
         assert qtag.get_thread_stats_tag() == 6 and qtag.get_thread_stats_uid() == 1000
         qtag.clear_thread_stats_uid()
         assert qtag.get_tag_state() == (6, None)
+        assert _native.uid_var.get() is None
     assert qtag.get_tag_state() == (5, 1000)
-    token = _native.tag_state.set((7, None))        # the variable itself, from Python
+    token = _native.tag_var.set(7)                  # the variables themselves, from Python
+    utoken = _native.uid_var.set(None)
     assert qtag.get_thread_stats_tag() == 7 and qtag.get_thread_stats_uid() is None
-    _native.tag_state.reset(token)
+    assert qtag.get_tag_state() == (7, None)
+    _native.uid_var.reset(utoken)
+    _native.tag_var.reset(token)
+    assert qtag.get_tag_state() == (5, 1000)
+
+
+def test_tagged_sets_and_restores_both_variables_also_on_exceptions():
+    qtag.set_tag_state(5, 1000)
+    block = qtag.tagged(6, uid=-1)
+    with pytest.raises(RuntimeError):
+        with block:
+            assert (_native.tag_var.get(), _native.uid_var.get()) == (6, None)
+            with block:                             # re-entered: a token pair per entry
+                qtag.set_thread_stats_uid(2000)
+                assert qtag.get_tag_state() == (6, 2000)
+                raise RuntimeError
+    assert (_native.tag_var.get(), _native.uid_var.get()) == (5, 1000)
+    with qtag.tagged(None, uid=3000):
+        assert qtag.get_tag_state() == (5, 3000)
+        qtag.set_thread_stats_tag(7)
     assert qtag.get_tag_state() == (5, 1000)
 
 
@@ -69,7 +92,7 @@ def test_copied_contexts_are_isolated():
 
     assert ctx.run(inside) == (8, 1000)
     assert qtag.get_tag_state() == (5, None)        # the change stayed in the copy
-    assert ctx[_native.tag_state] == (8, 1000)
+    assert (ctx[_native.tag_var], ctx[_native.uid_var]) == (8, 1000)
     assert ctx.run(qtag.get_thread_stats_uid) == 1000
     qtag.clear_thread_stats_tag()
     assert ctx.run(qtag.get_thread_stats_tag) == 8
@@ -198,29 +221,50 @@ def test_bad_uids_leave_the_state_alone(bad):
     assert qtag.get_tag_state() == (5, 1000)
 
 
-def test_a_foreign_value_in_the_contextvar_is_a_type_error_not_a_crash():
-    token = _native.tag_state.set("junk")
+def test_a_foreign_value_in_a_contextvar_is_a_type_error_not_a_crash():
+    for var, setter, what in ((_native.tag_var, qtag.set_thread_stats_tag, "tag"),
+                              (_native.uid_var, qtag.set_thread_stats_uid, "uid")):
+        for junk in ("junk", (1, None), 1.5):
+            token = var.set(junk)
+            try:
+                # The getters return the variable's value, as ContextVar.get does.
+                assert var.get() is junk
+                with pytest.raises(TypeError, match=f"{what} must be an int"):
+                    qtag.tag_socket(socket.socket())
+                with pytest.raises(TypeError, match=f"{what} must be an int"):
+                    qtag.tag_socket(0)
+                setter(1000)                            # a setter replaces it
+                assert var.get() == 1000
+            finally:
+                var.reset(token)
+    for var, clear in ((_native.tag_var, qtag.clear_thread_stats_tag),
+                       (_native.uid_var, qtag.clear_thread_stats_uid)):
+        token = var.set("junk")
+        try:
+            clear()
+            assert var.get() is None
+        finally:
+            var.reset(token)
+    token = _native.tag_var.set("junk")
     try:
-        for f in (qtag.get_thread_stats_tag, qtag.get_thread_stats_uid,
-                  qtag.clear_thread_stats_tag, lambda: qtag.set_thread_stats_tag(1),
-                  lambda: qtag.tag_socket(0)):
-            with pytest.raises(TypeError, match="not a \\(tag, uid\\) tuple"):
-                f()
+        assert qtag.get_and_set_thread_stats_tag(5) == "junk"
+        assert qtag.get_thread_stats_tag() == 5
     finally:
-        _native.tag_state.reset(token)
-    token = _native.tag_state.set(("x", None))
-    try:
-        with pytest.raises(TypeError, match="tag must be an int"):
-            qtag.tag_socket(socket.socket())
-    finally:
-        _native.tag_state.reset(token)
+        _native.tag_var.reset(token)
     java = -255                                     # not normalised, set from outside
-    token = _native.tag_state.set((java, None))
+    token = _native.tag_var.set(java)
     try:
         qtag.set_thread_stats_tag(java)             # the same object, but not the same tag
         assert qtag.get_thread_stats_tag() == qtag.TAG_SYSTEM_DOWNLOAD
     finally:
-        _native.tag_state.reset(token)
+        _native.tag_var.reset(token)
+    uid = -1                                        # not normalised (means None)
+    token = _native.uid_var.set(uid)
+    try:
+        qtag.set_thread_stats_uid(uid)
+        assert qtag.get_thread_stats_uid() is None
+    finally:
+        _native.uid_var.reset(token)
 
 
 def test_tag_socket_reports_fileno_errors_as_before():
@@ -264,11 +308,10 @@ def test_reference_counts_stay_exact():
     tag, uid = int("305419896"), int("100000")       # not cached small ints
     qtag.set_thread_stats_tag(tag)
     qtag.set_thread_stats_uid(uid)
-    state = _native.tag_state.get()
-    objs = [s, tag, uid, state]
+    objs = [s, tag, uid]
     before = [sys.getrefcount(o) for o in objs]
     for _ in range(5000):
-        qtag.set_thread_stats_tag(tag)              # unchanged: the same tuple stays
+        qtag.set_thread_stats_tag(tag)              # unchanged: the same object stays
         qtag.set_thread_stats_uid(uid)
         assert qtag.get_thread_stats_tag() is tag
         assert qtag.get_thread_stats_uid() is uid

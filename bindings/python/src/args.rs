@@ -38,6 +38,13 @@ impl Owned {
             Ok(Owned(p))
         }
     }
+
+    /// Gives the reference up to the caller (e.g. as a function's return value).
+    pub(crate) fn into_ptr(self) -> *mut ffi::PyObject {
+        let p = self.0;
+        std::mem::forget(self);
+        p
+    }
 }
 
 impl Drop for Owned {

@@ -2,12 +2,15 @@
 //! the module (a `PyMethodDef` each), without pyo3's per-call machinery: a call costs
 //! what a builtin function of CPython costs, plus the work itself.
 //!
-//! The state is one `contextvars.ContextVar` made here at import (`_native.tag_state`,
-//! default `(None, None)`), holding a `(tag, uid)` tuple — the Python layer
-//! (`qtag._context`) uses the same variable for `tagged` and `set_tag_state`. It is read
-//! and written with `PyContextVar_Get` / `PyContextVar_Set`, exactly what
-//! `ContextVar.get` / `.set` call, so the semantics (per thread, per asyncio task, copied
-//! into new tasks) are the ContextVar's own.
+//! The state is two `contextvars.ContextVar`s made here at import, `_native.tag_var`
+//! and `_native.uid_var` (default `None` each), holding the tag and the uid as `None` or
+//! an int — the Python layer (`qtag._context`) uses the same variables for `tagged` and
+//! `set_tag_state`. Two variables rather than one `(tag, uid)` tuple make a getter one
+//! `PyContextVar_Get` whose new reference is the result, and a setter one
+//! `PyContextVar_Set` with no tuple built (issue 8). They are read and written with
+//! `PyContextVar_Get` / `PyContextVar_Set`, exactly what `ContextVar.get` / `.set` call,
+//! so the semantics (per thread, per asyncio task, copied into new tasks) are the
+//! ContextVar's own.
 //!
 //! Rules of this file:
 //! - no panic crosses into the interpreter: every entry point runs in [`guard`], which
@@ -34,7 +37,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::ffi::{self, PyObject, Py_ssize_t};
 use pyo3::panic::PanicException;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::{PyDict, PyString};
 
 use crate::args::{fd_arg, raise, raise_core, tag_value, uid_value, Owned, Raised, Res, FILENO};
 
@@ -60,8 +63,9 @@ pub(crate) struct Immortal(pub(crate) *mut PyObject);
 unsafe impl Send for Immortal {}
 unsafe impl Sync for Immortal {}
 
-/// `qtag._native.tag_state`: the ContextVar of the `(tag, uid)` state.
-static STATE: OnceLock<Immortal> = OnceLock::new();
+/// `qtag._native.tag_var` / `uid_var`: the ContextVars of the tag and of the uid.
+static TAG_VAR: OnceLock<Immortal> = OnceLock::new();
+static UID_VAR: OnceLock<Immortal> = OnceLock::new();
 
 /// While `install()` is in effect: the function `tag_socket` tells about each socket it
 /// tagged (the auto-tagger's record, `qtag._sockets._remember_tagged`). The flag keeps
@@ -106,55 +110,38 @@ unsafe fn none() -> *mut PyObject {
     n
 }
 
-fn var() -> Res<*mut PyObject> {
-    match STATE.get() {
+#[inline(always)]
+fn var(which: &OnceLock<Immortal>) -> Res<*mut PyObject> {
+    match which.get() {
         Some(v) => Ok(v.0),
-        None => Err(raise(|_| {
-            PyTypeError::new_err("qtag._native was not initialised")
-        })),
+        None => Err(not_initialised()),
     }
-}
-
-/// The current `(tag, uid)` tuple (a new reference).
-unsafe fn state() -> Res<Owned> {
-    let mut value = null_mut();
-    if PyContextVar_Get(var()?, null_mut(), &mut value) < 0 {
-        return Err(Raised);
-    }
-    // The variable has a default, so a value always comes back.
-    Owned::new(value)
-}
-
-/// Item `i` (0 tag, 1 uid) of the state tuple, borrowed from it.
-unsafe fn item(st: &Owned, i: Py_ssize_t) -> Res<*mut PyObject> {
-    let p = ffi::PyTuple_GetItem(st.0, i);
-    if p.is_null() {
-        return Err(bad_state(st));
-    }
-    Ok(p)
 }
 
 #[cold]
-unsafe fn bad_state(st: &Owned) -> Raised {
-    ffi::PyErr_Clear();
-    raise(|py| {
-        // SAFETY: `st` is a live object we own.
-        let v = unsafe { Bound::from_borrowed_ptr(py, st.0) };
-        PyTypeError::new_err(format!(
-            "qtag's tag state holds {v}, not a (tag, uid) tuple"
-        ))
-    })
+fn not_initialised() -> Raised {
+    raise(|_| PyTypeError::new_err("qtag._native was not initialised"))
 }
 
-/// Make `(tag, uid)` the current state (both borrowed).
-unsafe fn set_state(tag: *mut PyObject, uid: *mut PyObject) -> Res<()> {
-    let t = Owned::new(ffi::PyTuple_Pack(2, tag, uid))?;
+/// The current value of `which` (a new reference; the variables have a default, so a
+/// value always comes back).
+#[inline(always)]
+unsafe fn get(which: &OnceLock<Immortal>) -> Res<*mut PyObject> {
+    let mut value = null_mut();
+    if PyContextVar_Get(var(which)?, null_mut(), &mut value) < 0 || value.is_null() {
+        return Err(Raised);
+    }
+    Ok(value)
+}
+
+/// Makes `value` (borrowed) the current value of `which`.
+unsafe fn set(which: &OnceLock<Immortal>, value: *mut PyObject) -> Res<()> {
     // The Token (only `ContextVar.reset` uses it) is dropped at once.
-    Owned::new(PyContextVar_Set(var()?, t.0))?;
+    Owned::new(PyContextVar_Set(var(which)?, value))?;
     Ok(())
 }
 
-/// Whether the state item `cur` (an int or None) already holds `new`, which came from
+/// Whether the current value `cur` (an int or None) already holds `new`, which came from
 /// the argument `arg` of value `raw`.
 unsafe fn holds(cur: *mut PyObject, new: Option<u32>, arg: *mut PyObject, raw: i64) -> bool {
     match new {
@@ -280,10 +267,7 @@ unsafe extern "C" fn get_thread_stats_tag(
 ) -> *mut PyObject {
     guard(|| unsafe {
         no_args(nargs, "get_thread_stats_tag")?;
-        let st = state()?;
-        let t = item(&st, 0)?;
-        ffi::Py_INCREF(t);
-        Ok(t)
+        get(&TAG_VAR)
     })
 }
 
@@ -294,27 +278,23 @@ unsafe extern "C" fn get_thread_stats_uid(
 ) -> *mut PyObject {
     guard(|| unsafe {
         no_args(nargs, "get_thread_stats_uid")?;
-        let st = state()?;
-        let u = item(&st, 1)?;
-        ffi::Py_INCREF(u);
-        Ok(u)
+        get(&UID_VAR)
     })
 }
 
-/// Sets the tag (keeping the uid). Returns the state read before (which keeps its items
-/// alive) and the previous tag object, borrowed from it.
+/// Sets the tag (the uid is another variable). Returns the previous tag (a new
+/// reference).
 /// An unchanged tag is not set again: nothing observes the difference (the caller gets
 /// no Token), and a ContextVar.set costs as much as ten builtin calls.
-unsafe fn set_tag(arg: *mut PyObject) -> Res<(Owned, *mut PyObject)> {
+unsafe fn set_tag(arg: *mut PyObject) -> Res<Owned> {
     let (raw, tag) = tag_value(arg)?;
     let new = (tag != u32::MAX).then_some(tag);
-    let st = state()?;
-    let (cur_tag, cur_uid) = (item(&st, 0)?, item(&st, 1)?);
-    if !holds(cur_tag, new, arg, raw) {
+    let cur = Owned::new(get(&TAG_VAR)?)?;
+    if !holds(cur.0, new, arg, raw) {
         let obj = store_obj(arg, raw, new)?;
-        set_state(obj.0, cur_uid)?;
+        set(&TAG_VAR, obj.0)?;
     }
-    Ok((st, cur_tag))
+    Ok(cur)
 }
 
 unsafe extern "C" fn set_thread_stats_tag(
@@ -343,10 +323,17 @@ unsafe extern "C" fn get_and_set_thread_stats_tag(
 ) -> *mut PyObject {
     guard(|| unsafe {
         let arg = one_arg(args, nargs, kwnames, "get_and_set_thread_stats_tag", c"tag")?;
-        let (_st, prev) = set_tag(arg)?;
-        ffi::Py_INCREF(prev);
-        Ok(prev)
+        Ok(set_tag(arg)?.into_ptr())
     })
+}
+
+/// Sets `which` to None unless it already is.
+unsafe fn clear(which: &OnceLock<Immortal>) -> Res<()> {
+    let cur = Owned::new(get(which)?)?;
+    if cur.0 != ffi::Py_None() {
+        set(which, ffi::Py_None())?;
+    }
+    Ok(())
 }
 
 unsafe extern "C" fn clear_thread_stats_tag(
@@ -356,11 +343,7 @@ unsafe extern "C" fn clear_thread_stats_tag(
 ) -> *mut PyObject {
     guard(|| unsafe {
         no_args(nargs, "clear_thread_stats_tag")?;
-        let st = state()?;
-        let (tag, uid) = (item(&st, 0)?, item(&st, 1)?);
-        if tag != ffi::Py_None() {
-            set_state(ffi::Py_None(), uid)?;
-        }
+        clear(&TAG_VAR)?;
         Ok(none())
     })
 }
@@ -374,11 +357,10 @@ unsafe extern "C" fn set_thread_stats_uid(
     guard(|| unsafe {
         let arg = one_arg(args, nargs, kwnames, "set_thread_stats_uid", c"uid")?;
         let (raw, new) = uid_value(arg)?;
-        let st = state()?;
-        let (cur_tag, cur_uid) = (item(&st, 0)?, item(&st, 1)?);
-        if !holds(cur_uid, new, arg, raw) {
+        let cur = Owned::new(get(&UID_VAR)?)?;
+        if !holds(cur.0, new, arg, raw) {
             let obj = store_obj(arg, raw, new)?;
-            set_state(cur_tag, obj.0)?;
+            set(&UID_VAR, obj.0)?;
         }
         Ok(none())
     })
@@ -391,11 +373,7 @@ unsafe extern "C" fn clear_thread_stats_uid(
 ) -> *mut PyObject {
     guard(|| unsafe {
         no_args(nargs, "clear_thread_stats_uid")?;
-        let st = state()?;
-        let (tag, uid) = (item(&st, 0)?, item(&st, 1)?);
-        if uid != ffi::Py_None() {
-            set_state(tag, ffi::Py_None())?;
-        }
+        clear(&UID_VAR)?;
         Ok(none())
     })
 }
@@ -408,8 +386,9 @@ unsafe extern "C" fn tag_socket(
 ) -> *mut PyObject {
     guard(|| unsafe {
         let sock = one_arg(args, nargs, kwnames, "tag_socket", c"sock")?;
-        let st = state()?;
-        let (tag_obj, uid_obj) = (item(&st, 0)?, item(&st, 1)?);
+        let tag_own = Owned::new(get(&TAG_VAR)?)?;
+        let uid_own = Owned::new(get(&UID_VAR)?)?;
+        let (tag_obj, uid_obj) = (tag_own.0, uid_own.0);
         let fd = fd_arg(sock)?;
         let tag = if tag_obj == ffi::Py_None() {
             None
@@ -546,26 +525,31 @@ kernel, but the descriptor is still checked (``BadFileDescriptorError``,\n\
     },
 ];
 
-/// Adds `tag_state` and the fast functions to the module.
+/// Adds `tag_var`, `uid_var` and the fast functions to the module.
 pub(crate) fn add(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    if STATE.get().is_none() {
-        let kw = PyDict::new(py);
-        kw.set_item("default", PyTuple::new(py, [py.None(), py.None()])?)?;
-        let var = py
-            .import("contextvars")?
-            .getattr("ContextVar")?
-            .call(("qtag.tag_state",), Some(&kw))?;
-        let _ = STATE.set(Immortal(var.into_ptr()));
+    for (which, name, attr) in [
+        (&TAG_VAR, "qtag.tag", "tag_var"),
+        (&UID_VAR, "qtag.uid", "uid_var"),
+    ] {
+        if which.get().is_none() {
+            let kw = PyDict::new(py);
+            kw.set_item("default", py.None())?;
+            let var = py
+                .import("contextvars")?
+                .getattr("ContextVar")?
+                .call((name,), Some(&kw))?;
+            let _ = which.set(Immortal(var.into_ptr()));
+        }
+        if let Some(v) = which.get() {
+            // SAFETY: an immortal (leaked) reference.
+            m.add(attr, unsafe { Bound::from_borrowed_ptr(py, v.0) })?;
+        }
     }
     if FILENO.get().is_none() {
         let _ = FILENO.set(Immortal(
             PyString::intern(py, "fileno").into_any().into_ptr(),
         ));
-    }
-    if let Some(v) = STATE.get() {
-        // SAFETY: an immortal (leaked) reference.
-        m.add("tag_state", unsafe { Bound::from_borrowed_ptr(py, v.0) })?;
     }
     let module_name = m.name()?;
     for d in DEFS {

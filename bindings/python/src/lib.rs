@@ -4,8 +4,8 @@
 //! Thin on purpose: argument conversion (`args.rs`), releasing the GIL around blocking
 //! system calls, and turning [`qtag::Error`] into the package's exception classes
 //! (`errors.rs`). Validation, parsing and the errno table are the core's. The tag context
-//! (per thread and per asyncio task) is a `contextvars.ContextVar` made here
-//! (`tag_state`); its hot calls — the thread-stats setters and getters and `tag_socket` —
+//! (per thread and per asyncio task) is two `contextvars.ContextVar`s made here
+//! (`tag_var`, `uid_var`); its hot calls — the thread-stats setters and getters and `tag_socket` —
 //! are plain C functions in `fast.rs`, without pyo3's per-call machinery.
 
 use std::os::fd::RawFd;
