@@ -31,8 +31,6 @@ class TagState(NamedTuple):
 # None or an int each; both default to None.
 _tag_var: ContextVar[Optional[int]] = _native.tag_var
 _uid_var: ContextVar[Optional[int]] = _native.uid_var
-# The tag's variable under its old name, for bench/python/overhead.py's floor of a set.
-_state = _tag_var
 
 F = TypeVar("F", bound=Callable[..., Any])
 
