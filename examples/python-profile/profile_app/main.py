@@ -36,6 +36,19 @@ def log(msg):
     print(f"python-profile: {msg}", file=sys.stderr, flush=True)
 
 
+def settled_stats(uid, quiet=0.2, timeout=3.0):
+    """The counters once the uid's traffic has stopped: the last ACK of a closed connection
+    on lo can wait in a softirq for a moment on a busy machine."""
+    last = qtag.Stats.read()
+    start = since = time.monotonic()
+    while time.monotonic() - since < quiet and time.monotonic() < start + timeout:
+        time.sleep(0.05)
+        now = qtag.Stats.read()
+        if now.uid_total(uid) != last.uid_total(uid):
+            last, since = now, time.monotonic()
+    return last
+
+
 def profile(cumulative):
     # The counters before the work (fails first, with the core's message, when the module
     # is not loaded): the table shows what changed since, i.e. this run's traffic.
@@ -49,11 +62,10 @@ def profile(cumulative):
         t0 = time.monotonic()
         work.run(content.addr, sink.addr)
     finally:
-        content.stop()  # every connection closed: no packet still on its way
+        content.stop()  # returns once every connection is closed
         sink.stop()
-    time.sleep(0.05)
     log(f"work done in {time.monotonic() - t0:.1f} s; reading the kernel's counters")
-    after = qtag.Stats.read()
+    after = settled_stats(os.getuid())
     if cumulative:
         return Report(after, None, os.getuid(), "lo", "since the module was loaded", work.CATEGORIES)
     return Report(after, before, os.getuid(), "lo", "during this run", work.CATEGORIES)
