@@ -44,6 +44,23 @@ function parseArgs(argv) {
 const log = (msg) => process.stderr.write(`node-profile: ${msg}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// The counters once the uid's traffic has been quiet for 200 ms (at most 3 s): the last
+// ACK of a closed connection on lo can wait in a softirq for a moment on a busy machine.
+async function settledStats(uid) {
+  const start = Date.now();
+  let last = qtag.Stats.read();
+  let since = Date.now();
+  while (Date.now() - since < 200 && Date.now() - start < 3000) {
+    await sleep(50);
+    const now = qtag.Stats.read();
+    if (JSON.stringify(now.uidTotal(uid)) !== JSON.stringify(last.uidTotal(uid))) {
+      last = now;
+      since = Date.now();
+    }
+  }
+  return last;
+}
+
 async function profile(cumulative) {
   // The counters before the work (fails first, with the core's message, when the module
   // is not loaded): the table shows what changed since, i.e. this run's traffic.
@@ -58,10 +75,9 @@ async function profile(cumulative) {
   } finally {
     await Promise.all([content.stop(), sink.stop()]); // every connection closed
   }
-  await sleep(50);
   log(`work done in ${((Date.now() - t0) / 1000).toFixed(1)} s; reading the kernel's counters`);
-  const after = qtag.Stats.read();
   const uid = process.getuid();
+  const after = await settledStats(uid);
   return cumulative
     ? makeReport(after, uid, 'lo', 'since the module was loaded', work.CATEGORIES)
     : makeReport(after.deltaSince(before), uid, 'lo', 'during this run', work.CATEGORIES);

@@ -87,18 +87,34 @@ fn run(args: &Args) -> qtag::Result<Report> {
     // Let the servers finish closing their side, so every packet is counted before we read.
     content.wait_idle(Duration::from_secs(5));
     sink.wait_idle(Duration::from_secs(5));
-    std::thread::sleep(Duration::from_millis(50));
     eprintln!("rust-profile: work done in {:.1} s; reading the kernel's counters", t0.elapsed().as_secs_f64());
 
-    let after = qtag::Stats::read()?;
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    let after = settled_stats(uid)?;
     let (stats, period) = if args.cumulative {
         (after, "since the module was loaded")
     } else {
         (after.delta_since(&before), "during this run")
     };
-    // SAFETY: getuid has no preconditions.
-    let uid = unsafe { libc::getuid() };
     Ok(Report::new(&stats, uid, "lo", period, &work::CATEGORIES))
+}
+
+/// The counters once `uid`'s traffic has been quiet for 200 ms (at most 3 s): the last
+/// ACK of a closed connection on lo can wait in a softirq for a moment on a busy machine.
+fn settled_stats(uid: u32) -> qtag::Result<qtag::Stats> {
+    let start = Instant::now();
+    let mut last = qtag::Stats::read()?;
+    let mut since = Instant::now();
+    while since.elapsed() < Duration::from_millis(200) && start.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = qtag::Stats::read()?;
+        if now.uid_total(uid) != last.uid_total(uid) {
+            last = now;
+            since = Instant::now();
+        }
+    }
+    Ok(last)
 }
 
 fn main() -> ExitCode {
