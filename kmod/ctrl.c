@@ -73,9 +73,33 @@ static int qt_parse_uid(const char *s, kuid_t *uid)
 	return uid_valid(*uid) ? 0 : -EINVAL;
 }
 
+/*
+ * May the writer act for uid in net (bill it, change or delete its data)? Its own
+ * uid needs nothing. Another uid needs accounting privilege over net and must be
+ * mapped in the user namespace that owns net: whoever owns a namespace (any user,
+ * after unshare -Urn) may only name the uids it maps.
+ */
+static int qt_may_act_for(struct file *file, const struct net *net, kuid_t uid)
+{
+	if (uid_eq(uid, current_fsuid()))
+		return 0;
+	if (!kuid_has_mapping(net->user_ns, uid) || !qt_acct_privileged(file, net))
+		return -EPERM;
+	return 0;
+}
+
+/* Only IPv4 and IPv6 sockets: their release always orphans them (SOCK_DEAD, no
+ * sk_socket), which is what lets the reaper and the listing look at a tagged socket
+ * safely. Other families (AF_ALG, for one) may leave sk_socket dangling. */
+static bool qt_taggable(const struct sock *sk)
+{
+	return sk->sk_family == AF_INET || sk->sk_family == AF_INET6;
+}
+
 static int qt_cmd_tag(struct file *file, struct net *net, int argc, char **argv)
 {
 	struct socket *sock;
+	struct sock *sk;
 	u32 tag = 0;
 	kuid_t uid;
 	int fd, err;
@@ -84,12 +108,21 @@ static int qt_cmd_tag(struct file *file, struct net *net, int argc, char **argv)
 	    (argc > 2 && qt_parse_acct_tag(argv[2], &tag)) ||
 	    qt_parse_uid(argc > 3 ? argv[3] : NULL, &uid))
 		return -EINVAL;
-	if (!uid_eq(uid, current_fsuid()) && !qt_acct_privileged(file, net))
-		return -EPERM;
+	err = qt_may_act_for(file, net, uid);
+	if (err)
+		return err;
 	sock = sockfd_lookup(fd, &err);
 	if (!sock)
 		return err;
-	err = sock->sk ? qt_tag_socket(sock->sk, tag, uid) : -ENOTSOCK;
+	sk = sock->sk;
+	if (!sk)
+		err = -ENOTSOCK;
+	else if (!qt_taggable(sk))
+		err = -EAFNOSUPPORT;
+	else if (!net_eq(sock_net(sk), net))	/* the socket's namespace is billed */
+		err = qt_may_act_for(file, sock_net(sk), uid);
+	if (!err)
+		err = qt_tag_socket(sk, tag, uid);
 	sockfd_put(sock);
 	if (!err)
 		qt_event(QT_EV_SOCKETS_TAGGED);
@@ -121,7 +154,7 @@ static int qt_cmd_counter_set(struct file *file, struct net *net, int argc, char
 	if (argc != 3 || kstrtoint(argv[1], 10, &set) || set < 0 || set >= QT_SETS ||
 	    qt_parse_uid(argv[2], &uid))
 		return -EINVAL;
-	if (!qt_acct_privileged(file, net))
+	if (!kuid_has_mapping(net->user_ns, uid) || !qt_acct_privileged(file, net))
 		return -EPERM;
 	err = qt_counter_set_change(qt_net(net), uid, set);
 	if (!err)
@@ -138,7 +171,7 @@ static int qt_cmd_delete(struct file *file, struct net *net, int argc, char **ar
 	if (argc < 2 || argc > 3 || qt_parse_acct_tag(argv[1], &tag) ||
 	    qt_parse_uid(argc > 2 ? argv[2] : NULL, &uid))
 		return -EINVAL;
-	if (!uid_eq(uid, current_fsuid()) && !qt_acct_privileged(file, net))
+	if (qt_may_act_for(file, net, uid))
 		return -EPERM;
 	qt_tags_delete(net, uid, !tag, tag);
 	qt_stats_delete(qn, uid, !tag, tag);
@@ -241,12 +274,17 @@ static void qt_ctrl_stop(struct seq_file *m, void *v)
 	mutex_unlock(&qt_tags_mutex);
 }
 
+/*
+ * sock_orphan() marks an inet socket dead and clears sk_socket under
+ * sk_callback_lock before its struct socket and file go away, so under that lock a
+ * live socket's file can be looked at.
+ */
 static unsigned long qt_sock_file_count(struct sock *sk)
 {
 	unsigned long n = 0;
 
 	read_lock_bh(&sk->sk_callback_lock);
-	if (sk->sk_socket && sk->sk_socket->file)
+	if (!sock_flag(sk, SOCK_DEAD) && sk->sk_socket && sk->sk_socket->file)
 		n = file_count(sk->sk_socket->file);
 	read_unlock_bh(&sk->sk_callback_lock);
 	return n;

@@ -90,6 +90,12 @@ pub enum Error {
         /// The offending descriptor.
         fd: RawFd,
     },
+    /// The socket is not an IPv4 or IPv6 socket: only those can be tagged.
+    #[error("socket {fd} is not an IPv4 or IPv6 socket; only those can be tagged")]
+    UnsupportedSocket {
+        /// The offending descriptor.
+        fd: RawFd,
+    },
     /// The file descriptor is not open.
     #[error("file descriptor {fd} is not open")]
     BadFd {
@@ -142,6 +148,7 @@ impl Error {
             Error::ModuleNotLoaded { .. } => libc::ENOENT,
             Error::PermissionDenied { .. } => libc::EPERM,
             Error::NotASocket { .. } => libc::ENOTSOCK,
+            Error::UnsupportedSocket { .. } => libc::EAFNOSUPPORT,
             Error::BadFd { .. } => libc::EBADF,
             Error::NotTagged { .. } => libc::EINVAL,
             Error::TagLimitReached => libc::EMFILE,
@@ -163,6 +170,7 @@ impl Error {
             libc::EPERM => "EPERM",
             libc::EACCES => "EACCES",
             libc::ENOTSOCK => "ENOTSOCK",
+            libc::EAFNOSUPPORT => "EAFNOSUPPORT",
             libc::EBADF => "EBADF",
             libc::EINVAL => "EINVAL",
             libc::EMFILE => "EMFILE",
@@ -234,13 +242,14 @@ pub enum Op {
 impl Op {
     /// Map the errno a failed call of this operation returned to an [`Error`].
     ///
-    /// This is the single errno table of qtag (DESIGN §3.2):
+    /// This is the single errno table of qtag (the commands are in kmod/README.md):
     ///
     /// | errno | t | u | s | d | open |
     /// |---|---|---|---|---|---|
     /// | EBADF | BadFd | BadFd | – | – | – |
     /// | ENOTSOCK | NotASocket | NotASocket | – | – | – |
     /// | EPERM, EACCES | PermissionDenied(acct) | same | same | same | PermissionDenied(file's) |
+    /// | EAFNOSUPPORT | UnsupportedSocket | – | – | – | – |
     /// | EMFILE | TagLimitReached | – | – | – | – |
     /// | EINVAL | InvalidArgument(command) | NotTagged | InvalidArgument(set) | InvalidArgument(tag) | – |
     /// | ENOENT | – | – | – | – | ModuleNotLoaded |
@@ -262,6 +271,7 @@ impl Op {
             (_, libc::EPERM | libc::EACCES) => Error::PermissionDenied { privilege: Acct },
             (Op::Tag { fd } | Op::Untag { fd }, libc::EBADF) => Error::BadFd { fd: *fd },
             (Op::Tag { fd } | Op::Untag { fd }, libc::ENOTSOCK) => Error::NotASocket { fd: *fd },
+            (Op::Tag { fd }, libc::EAFNOSUPPORT) => Error::UnsupportedSocket { fd: *fd },
             (Op::Tag { .. }, libc::EMFILE) => Error::TagLimitReached,
             (Op::Untag { fd }, libc::EINVAL) => Error::NotTagged { fd: *fd },
             (Op::Tag { .. }, libc::EINVAL) => {

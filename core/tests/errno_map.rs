@@ -12,6 +12,7 @@ fn tag_errors() {
     assert!(matches!(t.error(libc::EBADF), Error::BadFd { fd: 9 }));
     assert!(matches!(t.error(libc::ENOTSOCK), Error::NotASocket { fd: 9 }));
     assert!(matches!(t.error(libc::EMFILE), Error::TagLimitReached));
+    assert!(matches!(t.error(libc::EAFNOSUPPORT), Error::UnsupportedSocket { fd: 9 }));
     assert!(matches!(t.error(libc::EPERM),
         Error::PermissionDenied { privilege: Privilege::ModifyNetworkAccounting }));
     assert!(matches!(t.error(libc::EINVAL), Error::InvalidArgument { which: "command", .. }));
@@ -62,6 +63,7 @@ fn errno_and_code_of_every_variant() {
         (Error::PermissionDenied { privilege: Privilege::Stats }, libc::EPERM, "EPERM"),
         (Error::NotASocket { fd: 1 }, libc::ENOTSOCK, "ENOTSOCK"),
         (Error::BadFd { fd: 1 }, libc::EBADF, "EBADF"),
+        (Error::UnsupportedSocket { fd: 1 }, libc::EAFNOSUPPORT, "EAFNOSUPPORT"),
         (Error::NotTagged { fd: 1 }, libc::EINVAL, "EINVAL"),
         (Error::TagLimitReached, libc::EMFILE, "EMFILE"),
         (Error::InvalidArgument { which: "uid", reason: "x".into() }, libc::EINVAL, "EINVAL"),

@@ -275,6 +275,10 @@ fn bad_and_non_socket_descriptors() {
     assert!(matches!(qtag::tag_socket(&file), Err(Error::NotASocket { .. })));
     let (untagged, _) = udp(false).unwrap();
     assert!(matches!(qtag::untag_socket(&untagged), Err(Error::NotTagged { fd }) if fd == untagged.as_raw_fd()));
+    let (unix, _) = std::os::unix::net::UnixStream::pair().unwrap();
+    let r = qtag::tag_socket_with(&unix, 0x7a51, None);
+    assert!(matches!(r, Err(Error::UnsupportedSocket { fd }) if fd == unix.as_raw_fd()), "{r:?}");
+    assert_eq!(r.unwrap_err().errno(), libc::EAFNOSUPPORT);
 }
 
 #[test]

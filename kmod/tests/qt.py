@@ -270,3 +270,29 @@ def call_as(uid, fn, *args, gid=None, groups=(), timeout=60, **kwargs):
         raise AssertionError(f"child as uid {uid} (groups {list(groups)}) failed:\n"
                              + res["error"])
     return res["ok"]
+
+
+# ---- namespaces of an unprivileged user ----
+
+CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
+PR_SET_DUMPABLE = 4
+
+
+def unshare_user_and_net(new_user=True):
+    """`unshare -Urn` from an unprivileged process: root of a new user namespace that maps
+    only the caller's uid, in a new network namespace with lo up. new_user=False: only a
+    new network namespace (for a process that already administers its user namespace)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.getuid(), os.getgid()
+    # A process that dropped root is not dumpable, so its /proc/self files are root's.
+    libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    if libc.unshare((CLONE_NEWUSER if new_user else 0) | CLONE_NEWNET) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), "unshare")
+    if new_user:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"),
+                           ("gid_map", f"0 {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)

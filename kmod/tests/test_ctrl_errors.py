@@ -19,6 +19,7 @@ EVENT_FIELDS = [
     "sockets_tagged", "sockets_untagged", "counter_set_changes", "delete_cmds",
     "iface_events", "match_calls", "match_calls_prepost", "match_found_sk",
     "match_found_sk_in_ct", "match_found_no_sk_in_ct", "match_no_sk", "match_no_sk_gid",
+    "stats_packets_lost",
 ]
 
 _tags = itertools.count(0x5100)
@@ -467,19 +468,49 @@ def test_listing_survives_many_sockets():
 def test_tagged_socket_of_other_families():
     t = new_tag()
     kinds = [(socket.AF_INET, socket.SOCK_STREAM), (socket.AF_INET6, socket.SOCK_DGRAM),
-             (socket.AF_INET6, socket.SOCK_STREAM), (socket.AF_UNIX, socket.SOCK_STREAM)]
+             (socket.AF_INET6, socket.SOCK_STREAM)]
     socks = [socket.socket(f, k) for f, k in kinds]
     try:
-        for s in socks[:3]:
+        for s in socks:
             assert qt.write_ctrl(f"t {s.fileno()} {t << 32}") == 0
         assert len(ours(t)) == 3
-        # A unix socket is a socket: tagging it may be accepted (Android did) or refused
-        # with EINVAL; it must not crash or be listed under another tag.
-        err = qt.write_ctrl(f"t {socks[3].fileno()} {t << 32}")
-        assert err in (0, EINVAL, errno.EOPNOTSUPP, errno.EAFNOSUPPORT), err
     finally:
         for s in socks:
             s.close()
+
+
+def other_family_sockets():
+    """One socket of each non-IP family an unprivileged user can open, and AF_PACKET."""
+    return [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM),
+            socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM),
+            socket.socket(socket.AF_ALG, socket.SOCK_SEQPACKET),
+            socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0),
+            socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)]
+
+
+def test_only_ip_sockets_can_be_tagged():
+    """kmod/README (security): only AF_INET and AF_INET6 sockets are tagged; others get
+    EAFNOSUPPORT. An AF_ALG socket is never orphaned on close, so a tag on it was never
+    reaped and the listing followed its freed struct socket."""
+    t = new_tag()
+    socks = other_family_sockets()
+    try:
+        for s in socks:
+            assert_rejected(f"t {s.fileno()} {t << 32}", errno.EAFNOSUPPORT)
+            assert_rejected(f"t {s.fileno()} {t << 32} 5008", errno.EAFNOSUPPORT)
+            assert_rejected(f"u {s.fileno()}", EINVAL)
+        assert ours(t) == []
+    finally:
+        for s in socks:
+            s.close()
+
+    def as_user():
+        alg = socket.socket(socket.AF_ALG, socket.SOCK_SEQPACKET)
+        err = qt.write_ctrl(f"t {alg.fileno()} {t << 32}")
+        alg.close()
+        return err
+
+    assert qt.call_as(1000, as_user) == errno.EAFNOSUPPORT
 
 
 # ---------------------------------------------------------------- EMFILE

@@ -7,6 +7,7 @@ groups: in a forked child that dropped its ids (qt.call_as, fast), and for a few
 a new program started with setpriv (qt.run_as).
 """
 import os
+import signal
 import socket
 import stat
 import sys
@@ -240,7 +241,7 @@ def test_ctrl_listing_of_unprivileged_reader_shows_only_its_sockets():
         out = qt.call_as(APP, body)
         assert [0x6c, APP] in out["socks"]
         assert all(uid == APP for _, uid in out["socks"]), out["socks"]
-        assert len(out["events"]) == 12
+        assert len(out["events"]) == 13
         assert (0x6b, 0) in [(t, u) for t, u, _ in listed()]
         # A member of stats_gid sees every socket.
         seen = qt.call_as(APP, lambda: [(t, u) for t, u, _ in listed()], groups=(STATS_GID,))
@@ -326,6 +327,88 @@ def test_privileged_fd_lends_no_privilege_to_unprivileged_user():
     assert out["delete_other"] == EPERM
     assert out["tag_own"] == 0, os.strerror(out["tag_own"])
     assert OTHER not in out["stats_uids"], out["stats_uids"]
+
+
+# ---------------------------------------------------------------- user namespaces
+#
+# Any user can own a user namespace and administer a network namespace of its own
+# (unshare -Urn). That must never let it bill, limit or delete another uid: a uid other
+# than the writer's own needs privilege over the namespace the command acts on (for `t`,
+# the socket's) and must be mapped in the user namespace that owns it (kmod/README).
+
+def in_own_namespace(send):
+    """Child body: enter a namespace of its own, hand its ctrl fd and a socket made there
+    to the parent (over the unix socket `send`), then wait to be killed."""
+    qt.unshare_user_and_net()
+    ctrl = os.open(qt.CTRL, os.O_WRONLY)
+    inner = udp()
+    socket.send_fds(send, [b"x"], [ctrl, inner.fileno()])
+    while True:
+        signal.pause()
+
+
+def attack_through_own_namespace():
+    """Run as an unprivileged user: every way its namespace could lend it power over OTHER
+    and root. Returns the errno of each attempt."""
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            in_own_namespace(theirs)
+        finally:
+            os._exit(1)
+    try:
+        _, (ns_ctrl, ns_sock), _, _ = socket.recv_fds(mine, 16, 2)
+        outside = os.open(f"/proc/{pid}/net/xt_qtaguid/ctrl", os.O_WRONLY)
+        init_sock = udp()
+        res = {}
+        for via_name, via in (("opened_outside", outside), ("passed_out", ns_ctrl)):
+            for sock_name, fd in (("init_socket", init_sock.fileno()), ("ns_socket", ns_sock)):
+                for uid in (OTHER, 0):
+                    res[f"t {via_name} {sock_name} uid {uid}"] = qt.write_ctrl(
+                        f"t {fd} {0x71 << 32} {uid}", fd=via)
+            res[f"s {via_name}"] = qt.write_ctrl(f"s 1 {OTHER}", fd=via)
+            res[f"d {via_name}"] = qt.write_ctrl(f"d 0 {OTHER}", fd=via)
+            res[f"d tag {via_name}"] = qt.write_ctrl(f"d {0x72 << 32} {OTHER}", fd=via)
+        # Billing itself stays allowed, whichever namespace the socket is in.
+        res["own init_socket"] = qt.write_ctrl(f"t {init_sock.fileno()} {0x73 << 32}",
+                                               fd=outside)
+        res["own ns_socket"] = qt.write_ctrl(f"t {ns_sock} {0x73 << 32}", fd=ns_ctrl)
+        init_sock.close()
+        for fd in (outside, ns_ctrl, ns_sock):
+            os.close(fd)
+        return res
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        mine.close()
+        theirs.close()
+
+
+def test_owner_of_a_namespace_cannot_bill_or_touch_other_uids(reload_module):
+    reload_module(acct_gid=ACCT_GID, stats_gid=STATS_GID, max_sock_tags=2)
+    s = udp()
+    try:
+        # OTHER's data that the attempts must leave alone: a tag and foreground set 1.
+        assert qt.write_ctrl(f"t {s.fileno()} {0x72 << 32} {OTHER}") == 0
+        out = qt.call_as(APP, attack_through_own_namespace)
+        own = {k: out.pop(k) for k in ("own init_socket", "own ns_socket")}
+        assert own == {"own init_socket": 0, "own ns_socket": 0}, own
+        assert out == dict.fromkeys(out, EPERM), \
+            {k: os.strerror(v) if v else "succeeded" for k, v in out.items() if v != EPERM}
+        assert [u for t, u, _ in listed() if t == 0x71] == [], "billed to another uid"
+        assert [u for t, u, _ in listed() if t == 0x72] == [OTHER], "OTHER's tag deleted"
+
+        # OTHER's max_sock_tags (2) is still its own: one used above, one left.
+        def tag_two():
+            a, b = udp(), udp()
+            res = [qt.write_ctrl(f"t {x.fileno()} {0x74 << 32}") for x in (a, b)]
+            a.close()
+            b.close()
+            return res
+        assert qt.call_as(OTHER, tag_two) == [0, qt.EMFILE]
+    finally:
+        s.close()
 
 
 def test_setpriv_program_as_unprivileged_user():
