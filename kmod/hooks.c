@@ -156,7 +156,7 @@ static unsigned int qt_hook(void *priv, struct sk_buff *skb, const struct nf_hoo
 {
 	bool rx = state->hook == NF_INET_LOCAL_IN;
 	const struct net_device *dev = rx ? state->in : state->out;
-	struct sock *sk = skb->sk, *owner;
+	struct sock *sk = skb->sk, *owner, *full = NULL;
 	unsigned int bytes, packets;
 	struct qt_iface *ifc;
 	struct qt_net *qn;
@@ -179,6 +179,7 @@ static unsigned int qt_hook(void *priv, struct sk_buff *skb, const struct nf_hoo
 		sk = qt_rx_sock(state->net, skb, dev, state->pf, &put);
 	owner = sk ? sk_to_full_sk(sk) : NULL;	/* a request sock's listener */
 	if (owner && sk_fullsock(owner)) {
+		full = owner;
 		qt_event(QT_EV_MATCH_FOUND_SK);
 		t = qt_tag_lookup(owner);
 		if (t) {
@@ -200,7 +201,7 @@ static unsigned int qt_hook(void *priv, struct sk_buff *skb, const struct nf_hoo
 		else
 			qt_fragments_v6(skb, rx, &bytes, &packets);
 	}
-	qt_bill(qn, ifc, tag, uid, rx ? QT_RX : QT_TX,
+	qt_bill(qn, ifc, full, tag, uid, rx ? QT_RX : QT_TX,
 		qt_proto_of(qt_l4proto(skb, state->pf)), bytes, packets);
 	if (put && sk)
 		sock_gen_put(sk);

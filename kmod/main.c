@@ -21,7 +21,11 @@ MODULE_PARM_DESC(max_sock_tags, "tagged sockets billed to one uid at a time");
 
 unsigned int qt_max_stats_entries = 65536;
 module_param_named(max_stats_entries, qt_max_stats_entries, uint, 0644);
-MODULE_PARM_DESC(max_stats_entries, "stats entries per network namespace");
+MODULE_PARM_DESC(max_stats_entries, "tagged stats entries per network namespace");
+
+unsigned int qt_max_uid_stats_entries = 4096;
+module_param_named(max_uid_stats_entries, qt_max_uid_stats_entries, uint, 0644);
+MODULE_PARM_DESC(max_uid_stats_entries, "tagged stats entries billed to one uid, over every network namespace");
 
 unsigned short qt_ctrl_mode = 0666, qt_stats_mode = 0444, qt_iface_mode = 0444, qt_dev_mode = 0644;
 module_param_named(ctrl_mode, qt_ctrl_mode, ushort, 0444);
@@ -39,7 +43,7 @@ static const char *const qt_event_names[QT_EV_COUNT] = {
 	"sockets_tagged", "sockets_untagged", "counter_set_changes", "delete_cmds",
 	"iface_events", "match_calls", "match_calls_prepost", "match_found_sk",
 	"match_found_sk_in_ct", "match_found_no_sk_in_ct", "match_no_sk",
-	"match_no_sk_gid",
+	"match_no_sk_gid", "stats_packets_lost",
 };
 
 void qt_events_show(struct seq_file *m)

@@ -69,7 +69,8 @@ static inline u64 qt_dir_packets(const struct qt_counters *c, enum qt_dir d)
 }
 
 /* ---- module parameters (main.c) ---- */
-extern unsigned int qt_acct_gid, qt_stats_gid, qt_max_sock_tags, qt_max_stats_entries;
+extern unsigned int qt_acct_gid, qt_stats_gid, qt_max_sock_tags, qt_max_stats_entries,
+	qt_max_uid_stats_entries;
 extern unsigned short qt_ctrl_mode, qt_stats_mode, qt_iface_mode, qt_dev_mode;
 
 /* ---- events shown on the last line of ctrl (main.c) ---- */
@@ -86,6 +87,7 @@ enum qt_event {
 	QT_EV_MATCH_FOUND_NO_SK_IN_CT,
 	QT_EV_MATCH_NO_SK,
 	QT_EV_MATCH_NO_SK_GID,
+	QT_EV_STATS_PACKETS_LOST,
 	QT_EV_COUNT
 };
 
@@ -98,6 +100,11 @@ extern struct qt_events __percpu *qt_events;
 static inline void qt_event(enum qt_event e)
 {
 	this_cpu_inc(qt_events->n[e]);
+}
+
+static inline void qt_event_add(enum qt_event e, unsigned int n)
+{
+	this_cpu_add(qt_events->n[e], n);
 }
 
 void qt_events_show(struct seq_file *m);
@@ -142,7 +149,7 @@ struct qt_net {
 	struct rhashtable stats;	/* key -> qt_stat, RCU readers */
 	struct xarray stats_by_id;	/* id -> qt_stat, to list in a stable order */
 	u32 stats_next_id;
-	unsigned int stats_count;
+	unsigned int tag_entries;	/* entries with a tag != 0 */
 	spinlock_t stats_lock;		/* serialises stats inserts and deletes */
 
 	struct xarray counter_sets;	/* kuid -> xa_mk_value(set), only sets != 0 */
@@ -186,7 +193,7 @@ void qt_stats_exit(void);
 void qt_stat_sum(const struct qt_stat *st, int set, struct qt_counters *sum);
 int qt_stats_net_init(struct qt_net *qn);
 void qt_stats_net_exit(struct qt_net *qn);
-void qt_bill(struct qt_net *qn, struct qt_iface *ifc, u32 tag, kuid_t uid,
+void qt_bill(struct qt_net *qn, struct qt_iface *ifc, struct sock *sk, u32 tag, kuid_t uid,
 	     enum qt_dir dir, enum qt_proto proto, unsigned int bytes, unsigned int packets);
 void qt_stats_delete(struct qt_net *qn, kuid_t uid, bool all_tags, u32 tag);
 int qt_counter_set_change(struct qt_net *qn, kuid_t uid, int set);

@@ -4,7 +4,14 @@
  * per-CPU counters for each (counter set, protocol) that has seen traffic. The
  * packet path finds an entry with a lock-free rhashtable lookup and adds to this
  * CPU's counters; only the first packet of an entry, or of a set or protocol in
- * it, allocates (GFP_ATOMIC; entries are bounded by max_stats_entries).
+ * it, allocates, without waiting and charged to the memory cgroup of the packet's
+ * socket.
+ *
+ * A uid's total rows (tag 0) are always created: one per interface it uses.
+ * Tagged entries are bounded per billed uid over every namespace
+ * (max_uid_stats_entries) and per namespace (max_stats_entries), so a uid that
+ * uses up its budget loses only its own new tag rows (counted as
+ * stats_packets_lost), never another uid's rows or its own total.
  *
  * A counter slot holds per-CPU counters, or, tagged with QT_SHARED, shared atomic
  * ones: atomic per-CPU allocations fail when a burst of new entries drains the
@@ -16,6 +23,8 @@
 #include <linux/jhash.h>
 #include <linux/slab.h>
 #include <linux/percpu.h>
+#include <linux/sched/mm.h>
+#include <net/sock.h>
 #include "qtaguid.h"
 
 /* Both inline, unlike rhashtable's generic jhash and memcmp of the key: they run
@@ -45,6 +54,56 @@ static const struct rhashtable_params qt_stat_params = {
 
 static struct kmem_cache *qt_stat_cache;
 
+/* What a packet allocates: never waits, never dips into reserves, is charged. */
+#define QT_GFP (GFP_NOWAIT | __GFP_NOWARN | __GFP_ACCOUNT)
+
+/* The memory cgroup that pays for what a packet of sk allocates. */
+static struct mem_cgroup *qt_memcg_of(const struct sock *sk)
+{
+#ifdef CONFIG_MEMCG
+	return sk ? sk->sk_memcg : NULL;
+#else
+	return NULL;
+#endif
+}
+
+/* Tagged entries per billed uid (__kuid_val), over every namespace. */
+static DEFINE_XARRAY_FLAGS(qt_uid_entries, XA_FLAGS_LOCK_BH | XA_FLAGS_ACCOUNT);
+
+static unsigned long qt_uid_entries_get(u32 uid)
+{
+	void *v = xa_load(&qt_uid_entries, uid);
+
+	return v ? xa_to_value(v) : 0;
+}
+
+static bool qt_uid_entry_take(u32 uid)
+{
+	unsigned long n;
+	bool ok = false;
+
+	xa_lock_bh(&qt_uid_entries);
+	n = qt_uid_entries_get(uid);
+	if (n < READ_ONCE(qt_max_uid_stats_entries))
+		ok = !xa_is_err(__xa_store(&qt_uid_entries, uid, xa_mk_value(n + 1), QT_GFP));
+	xa_unlock_bh(&qt_uid_entries);
+	return ok;
+}
+
+static void qt_uid_entry_give(u32 uid)
+{
+	unsigned long n;
+
+	xa_lock_bh(&qt_uid_entries);
+	n = qt_uid_entries_get(uid);
+	WARN_ON_ONCE(!n);
+	if (n > 1)	/* replaces a value: allocates nothing, cannot fail */
+		__xa_store(&qt_uid_entries, uid, xa_mk_value(n - 1), QT_GFP);
+	else
+		__xa_erase(&qt_uid_entries, uid);
+	xa_unlock_bh(&qt_uid_entries);
+}
+
 struct qt_shared_counters {
 	atomic64_t bytes[QT_DIRS];
 	atomic64_t packets[QT_DIRS];
@@ -67,10 +126,10 @@ static unsigned long qt_slot_alloc(void)
 	struct qt_proto_counters __percpu *pc;
 	struct qt_shared_counters *sc;
 
-	pc = __alloc_percpu_gfp(sizeof(*pc), __alignof__(*pc), GFP_ATOMIC | __GFP_NOWARN);
+	pc = __alloc_percpu_gfp(sizeof(*pc), __alignof__(*pc), QT_GFP);
 	if (pc)
 		return (unsigned long __force)pc;
-	sc = kzalloc(sizeof(*sc), GFP_ATOMIC | __GFP_NOWARN);
+	sc = kzalloc(sizeof(*sc), QT_GFP);
 	return sc ? (unsigned long)sc | QT_SHARED : 0;
 }
 
@@ -93,45 +152,78 @@ static void qt_stat_free(struct qt_stat *st)
 	kmem_cache_free(qt_stat_cache, st);
 }
 
-static noinline struct qt_stat *qt_stat_create(struct qt_net *qn, struct qt_iface *ifc,
-				      const struct qt_stat_key *key)
+/* An entry no packet or reader can see any more: give back its budget, free it. */
+static void qt_stat_drop(struct qt_stat *st)
 {
-	struct qt_stat *st, *old;
+	if (st->key.tag)
+		qt_uid_entry_give(st->key.uid);
+	qt_stat_free(st);
+}
 
-	if (READ_ONCE(qn->stats_count) >= READ_ONCE(qt_max_stats_entries))
-		return NULL;
-	st = kmem_cache_zalloc(qt_stat_cache, GFP_ATOMIC);
-	if (!st)
-		return NULL;
-	st->key = *key;
-	st->iface = ifc;
+static bool qt_stat_room(struct qt_net *qn, const struct qt_stat_key *key)
+{
+	return !key->tag || READ_ONCE(qn->tag_entries) < READ_ONCE(qt_max_stats_entries);
+}
+
+static struct qt_stat *qt_stat_insert(struct qt_net *qn, struct qt_stat *st)
+{
+	const struct qt_stat_key *key = &st->key;
+	struct qt_stat *old;
 
 	spin_lock_bh(&qn->stats_lock);
 	old = rhashtable_lookup_fast(&qn->stats, key, qt_stat_params);
-	if (old || qn->stats_count >= READ_ONCE(qt_max_stats_entries))
+	if (old || !qt_stat_room(qn, key))
+		goto lost;
+	if (key->tag && !qt_uid_entry_take(key->uid))
 		goto lost;
 	if (xa_alloc_cyclic(&qn->stats_by_id, &st->id, st, xa_limit_32b,
-			    &qn->stats_next_id, GFP_ATOMIC) < 0)
-		goto lost;
+			    &qn->stats_next_id, QT_GFP) < 0)
+		goto give;
 	if (rhashtable_insert_fast(&qn->stats, &st->node, qt_stat_params)) {
 		xa_erase(&qn->stats_by_id, st->id);
-		goto lost;
+		goto give;
 	}
-	WRITE_ONCE(qn->stats_count, qn->stats_count + 1);
+	if (key->tag)
+		WRITE_ONCE(qn->tag_entries, qn->tag_entries + 1);
 	spin_unlock_bh(&qn->stats_lock);
 	return st;
 
+give:
+	if (key->tag)
+		qt_uid_entry_give(key->uid);
 lost:	/* someone else created it, or there is no room */
 	spin_unlock_bh(&qn->stats_lock);
 	qt_stat_free(st);
 	return old;
 }
 
-/* The counter slot of (set, proto) in st, allocated by the first packet that needs it. */
-static noinline unsigned long qt_stat_slot(struct qt_stat *st, int set, enum qt_proto proto)
+static noinline struct qt_stat *qt_stat_create(struct qt_net *qn, struct qt_iface *ifc,
+					       const struct qt_stat_key *key, struct sock *sk)
 {
+	struct mem_cgroup *memcg;
+	struct qt_stat *st = NULL;
+
+	if (!qt_stat_room(qn, key))
+		return NULL;
+	memcg = set_active_memcg(qt_memcg_of(sk));
+	st = kmem_cache_zalloc(qt_stat_cache, QT_GFP);
+	if (st) {
+		st->key = *key;
+		st->iface = ifc;
+		st = qt_stat_insert(qn, st);
+	}
+	set_active_memcg(memcg);
+	return st;
+}
+
+/* The counter slot of (set, proto) in st, allocated by the first packet that needs it. */
+static noinline unsigned long qt_stat_slot(struct qt_stat *st, int set, enum qt_proto proto,
+					   struct sock *sk)
+{
+	struct mem_cgroup *memcg = set_active_memcg(qt_memcg_of(sk));
 	unsigned long slot = qt_slot_alloc(), old;
 
+	set_active_memcg(memcg);
 	if (!slot)
 		return 0;
 	old = cmpxchg(&st->c[set][proto], 0, slot);
@@ -142,9 +234,10 @@ static noinline unsigned long qt_stat_slot(struct qt_stat *st, int set, enum qt_
 	return slot;
 }
 
-static __always_inline void qt_stat_add(struct qt_net *qn, struct qt_iface *ifc, u32 tag, kuid_t uid, int set,
-			enum qt_dir dir, enum qt_proto proto, unsigned int bytes,
-			unsigned int packets)
+static __always_inline void qt_stat_add(struct qt_net *qn, struct qt_iface *ifc,
+					struct sock *sk, u32 tag, kuid_t uid, int set,
+					enum qt_dir dir, enum qt_proto proto,
+					unsigned int bytes, unsigned int packets)
 {
 	struct qt_stat_key key = { .iface = ifc->id, .tag = tag, .uid = __kuid_val(uid) };
 	struct qt_stat *st;
@@ -152,15 +245,15 @@ static __always_inline void qt_stat_add(struct qt_net *qn, struct qt_iface *ifc,
 
 	st = rhashtable_lookup(&qn->stats, &key, qt_stat_params);
 	if (unlikely(!st)) {
-		st = qt_stat_create(qn, ifc, &key);
+		st = qt_stat_create(qn, ifc, &key, sk);
 		if (!st)
-			return;
+			goto lost;
 	}
 	slot = READ_ONCE(st->c[set][proto]);
 	if (unlikely(!slot)) {
-		slot = qt_stat_slot(st, set, proto);
+		slot = qt_stat_slot(st, set, proto, sk);
 		if (!slot)
-			return;
+			goto lost;
 	}
 	if (likely(!(slot & QT_SHARED))) {
 		this_cpu_add(qt_slot_percpu(slot)->bytes[dir], bytes);
@@ -169,6 +262,9 @@ static __always_inline void qt_stat_add(struct qt_net *qn, struct qt_iface *ifc,
 		atomic64_add(bytes, &qt_slot_shared(slot)->bytes[dir]);
 		atomic64_add(packets, &qt_slot_shared(slot)->packets[dir]);
 	}
+	return;
+lost:
+	qt_event_add(QT_EV_STATS_PACKETS_LOST, packets);
 }
 
 /* The counters of one row (st, set), summed over CPUs, in the layout rows are shown in. */
@@ -210,17 +306,20 @@ int qt_counter_set_of(struct qt_net *qn, kuid_t uid)
 	return v ? xa_to_value(v) : 0;
 }
 
-/* Bill a packet to its tag and to the uid's total (tag 0), in the uid's active set. */
-void qt_bill(struct qt_net *qn, struct qt_iface *ifc, u32 tag, kuid_t uid,
+/*
+ * Bill a packet of sk (NULL: no local socket) to its tag and to the uid's total
+ * (tag 0), in the uid's active set.
+ */
+void qt_bill(struct qt_net *qn, struct qt_iface *ifc, struct sock *sk, u32 tag, kuid_t uid,
 	     enum qt_dir dir, enum qt_proto proto, unsigned int bytes, unsigned int packets)
 {
 	int set = qt_counter_set_of(qn, uid);
 
 	this_cpu_add(ifc->skb->bytes[dir][proto], bytes);
 	this_cpu_add(ifc->skb->packets[dir][proto], packets);
-	qt_stat_add(qn, ifc, 0, uid, set, dir, proto, bytes, packets);
+	qt_stat_add(qn, ifc, sk, 0, uid, set, dir, proto, bytes, packets);
 	if (tag)
-		qt_stat_add(qn, ifc, tag, uid, set, dir, proto, bytes, packets);
+		qt_stat_add(qn, ifc, sk, tag, uid, set, dir, proto, bytes, packets);
 }
 
 int qt_counter_set_change(struct qt_net *qn, kuid_t uid, int set)
@@ -229,7 +328,8 @@ int qt_counter_set_change(struct qt_net *qn, kuid_t uid, int set)
 		xa_erase(&qn->counter_sets, __kuid_val(uid));
 		return 0;
 	}
-	return xa_err(xa_store(&qn->counter_sets, __kuid_val(uid), xa_mk_value(set), GFP_KERNEL));
+	return xa_err(xa_store(&qn->counter_sets, __kuid_val(uid), xa_mk_value(set),
+			       GFP_KERNEL_ACCOUNT));
 }
 
 #define QT_DELETE_BATCH 512
@@ -258,7 +358,8 @@ void qt_stats_delete(struct qt_net *qn, kuid_t uid, bool all_tags, u32 tag)
 				continue;
 			rhashtable_remove_fast(&qn->stats, &st->node, qt_stat_params);
 			xa_erase(&qn->stats_by_id, id);
-			WRITE_ONCE(qn->stats_count, qn->stats_count - 1);
+			if (st->key.tag)
+				WRITE_ONCE(qn->tag_entries, qn->tag_entries - 1);
 			batch[n++] = st;
 			if (n == size)
 				break;
@@ -268,7 +369,7 @@ void qt_stats_delete(struct qt_net *qn, kuid_t uid, bool all_tags, u32 tag)
 			break;
 		synchronize_rcu();	/* no packet or reader sees them any more */
 		for (i = 0; i < n; i++)
-			qt_stat_free(batch[i]);
+			qt_stat_drop(batch[i]);
 	} while (n == size);
 	if (batch != small)
 		kfree(batch);
@@ -276,33 +377,35 @@ void qt_stats_delete(struct qt_net *qn, kuid_t uid, bool all_tags, u32 tag)
 
 int qt_stats_init(void)
 {
-	qt_stat_cache = KMEM_CACHE(qt_stat, 0);
+	qt_stat_cache = KMEM_CACHE(qt_stat, SLAB_ACCOUNT);
 	return qt_stat_cache ? 0 : -ENOMEM;
 }
 
 /* Every entry has been freed (namespaces exited, deletes are synchronous). */
 void qt_stats_exit(void)
 {
+	WARN_ON_ONCE(!xa_empty(&qt_uid_entries));
+	xa_destroy(&qt_uid_entries);
 	kmem_cache_destroy(qt_stat_cache);
 }
 
 int qt_stats_net_init(struct qt_net *qn)
 {
 	spin_lock_init(&qn->stats_lock);
-	xa_init_flags(&qn->stats_by_id, XA_FLAGS_ALLOC);
-	xa_init(&qn->counter_sets);
+	xa_init_flags(&qn->stats_by_id, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
+	xa_init_flags(&qn->counter_sets, XA_FLAGS_ACCOUNT);
 	return rhashtable_init(&qn->stats, &qt_stat_params);
 }
 
-static void qt_stat_free_cb(void *ptr, void *arg)
+static void qt_stat_drop_cb(void *ptr, void *arg)
 {
-	qt_stat_free(ptr);
+	qt_stat_drop(ptr);
 }
 
 /* No packet or reader can reach the namespace's entries any more. */
 void qt_stats_net_exit(struct qt_net *qn)
 {
 	xa_destroy(&qn->stats_by_id);
-	rhashtable_free_and_destroy(&qn->stats, qt_stat_free_cb, NULL);
+	rhashtable_free_and_destroy(&qn->stats, qt_stat_drop_cb, NULL);
 	xa_destroy(&qn->counter_sets);
 }

@@ -223,10 +223,11 @@ int qt_tags_init(void)
 {
 	int err;
 
-	qt_tag_cache = KMEM_CACHE(qt_tag, 0);
+	/* Charged to the memory cgroup of the process that tags. */
+	qt_tag_cache = KMEM_CACHE(qt_tag, SLAB_ACCOUNT);
 	if (!qt_tag_cache)
 		return -ENOMEM;
-	xa_init(&qt_quota);
+	xa_init_flags(&qt_quota, XA_FLAGS_ACCOUNT);
 	err = rhashtable_init(&qt_tags, &qt_tag_params);
 	if (err)
 		kmem_cache_destroy(qt_tag_cache);
