@@ -5,8 +5,9 @@
  *
  * stats lists entries in id order; the seq_file position encodes (id, counter
  * set), so a read resumes in O(log n) where the last one stopped. idx is counted
- * per reader over the rows it is shown, so it stays consecutive from 2 whatever
- * the reader may see (Android's parser rejects gaps).
+ * per reader over the rows it has been given, so it stays consecutive from 2
+ * whatever the reader may see and whatever changes between its reads (Android's
+ * parser rejects gaps).
  */
 #include <linux/module.h>
 #include <linux/proc_fs.h>
@@ -21,8 +22,7 @@ struct qt_stats_iter {
 	kuid_t me;
 	struct qt_stat *st;		/* the row being shown: st, set */
 	int set;
-	u64 idx;			/* idx of the last row shown ... */
-	loff_t idx_pos;			/* ... at this position */
+	u64 rows;			/* rows the reader has been given */
 };
 
 #define QT_POS(id, set) (1 + (loff_t)(id) * QT_SETS + (set))
@@ -30,6 +30,18 @@ struct qt_stats_iter {
 static bool qt_stat_visible(struct qt_stats_iter *it, const struct qt_stat *st)
 {
 	return it->privileged || st->key.uid == __kuid_val(it->me);
+}
+
+/*
+ * seq_file moves on from a record only once it is in the reader's buffer; a record
+ * that did not fit is shown again by the next read, or, if it is gone by then,
+ * the next row is shown in its place. So a row's idx is the number of rows moved
+ * past, plus 2.
+ */
+static void qt_stats_passed(struct qt_stats_iter *it, void *v)
+{
+	if (v != SEQ_START_TOKEN)
+		it->rows++;
 }
 
 /* The first row at or after position pos, or NULL. */
@@ -63,8 +75,7 @@ static void *qt_stats_start(struct seq_file *m, loff_t *pos)
 	it->me = current_fsuid();
 	rcu_read_lock();
 	if (*pos == 0) {
-		it->idx = 1;	/* the header */
-		it->idx_pos = 0;
+		it->rows = 0;
 		return SEQ_START_TOKEN;
 	}
 	if (!qt_stats_seek(m, *pos))
@@ -78,6 +89,7 @@ static void *qt_stats_next(struct seq_file *m, void *v, loff_t *pos)
 	struct qt_stats_iter *it = m->private;
 	loff_t next;
 
+	qt_stats_passed(it, v);
 	if (v == SEQ_START_TOKEN)
 		next = 1;
 	else if (it->set + 1 < QT_SETS)
@@ -109,14 +121,9 @@ static int qt_stats_show(struct seq_file *m, void *v)
 			    " tx_bytes tx_packets " QT_PROTO_COUNTER_NAMES "\n");
 		return 0;
 	}
-	/* A row shown again after a buffer overflow keeps its idx. */
-	if (m->index != it->idx_pos) {
-		it->idx++;
-		it->idx_pos = m->index;
-	}
 	st = it->st;
 	qt_stat_sum(st, it->set, &c);
-	seq_printf(m, "%llu %s 0x%llx %u %d", it->idx, st->iface->name, (u64)st->key.tag << 32,
+	seq_printf(m, "%llu %s 0x%llx %u %d", it->rows + 2, st->iface->name, (u64)st->key.tag << 32,
 		   from_kuid_munged(ns, KUIDT_INIT(st->key.uid)), it->set);
 	qt_counters_show(m, &c);
 	return 0;

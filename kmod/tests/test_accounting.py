@@ -647,6 +647,48 @@ def test_stats_read_in_small_chunks_is_consistent(pair):
         s.close()
 
 
+def test_stats_idx_stays_consecutive_when_the_next_row_goes_between_reads(pair):
+    """A read() ends at the row that no longer fit its buffer; the next read() starts with
+    that row. If `d` deleted it in between, the row after it must take its idx (Android's
+    parser rejects a gap)."""
+    ns = pair.a
+    rx = ns.socket(V4, socket.SOCK_DGRAM)
+    rx.bind((LOOP[V4], 0))
+    s = ns.socket(V4, socket.SOCK_DGRAM)
+    base_tag, uid = fresh()
+    tags = [base_tag + 0x20000 + i for i in range(80)]
+    for t in tags:      # rows in creation order: the uid's total, then each tag, sets 0 and 1
+        ns.tag(s, t, uid)
+        s.sendto(b"z", rx.getsockname())
+        rx.recv(10)
+    with ns.enter():
+        with netns.as_euid(uid):        # an unprivileged reader: only this uid's rows
+            fd = os.open(qt.STATS, os.O_RDONLY)
+            first = os.read(fd, 1 << 20).decode()
+        try:
+            assert first.endswith("\n")
+            last = first.splitlines()[-1].split()
+            last_tag, last_set = netns.norm_tag(int(last[2], 16)), int(last[4])
+            assert last_tag in tags, f"the first read() should end inside the tag rows: {first!r}"
+            pending = last_tag if last_set == 0 else tags[tags.index(last_tag) + 1]
+            assert qt.write_ctrl(f"d {pending << 32} {uid}") == 0
+            rest = b""
+            with netns.as_euid(uid):
+                while chunk := os.read(fd, 1 << 20):
+                    rest += chunk
+        finally:
+            os.close(fd)
+    with tempfile.NamedTemporaryFile("w") as f:
+        f.write(first + rest.decode())
+        f.flush()
+        rows = qt.read_stats(f.name)       # asserts idx consecutive from 2
+    shown = [netns.norm_tag(r["tag"]) for r in rows]
+    assert pending not in shown[len(first.splitlines()) - 1:]
+    assert set(shown) == {0, *tags} - ({pending} if last_set == 1 else set())
+    s.close()
+    rx.close()
+
+
 def test_unprivileged_reader_sees_own_rows(pair):
     ns = pair.a
     t, u = fresh()
