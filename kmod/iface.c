@@ -88,10 +88,11 @@ static struct qt_iface *qt_iface_get(struct qt_net *qn, const char *name)
 	list_for_each_entry(ifc, &qn->ifaces, list)
 		if (!strcmp(ifc->name, name))
 			return ifc;
-	ifc = kzalloc(sizeof(*ifc), GFP_KERNEL);
+	/* Charged to whoever creates the device (an entry outlives its device). */
+	ifc = kzalloc(sizeof(*ifc), GFP_KERNEL_ACCOUNT);
 	if (!ifc)
 		return NULL;
-	ifc->skb = alloc_percpu(struct qt_counters);
+	ifc->skb = alloc_percpu_gfp(struct qt_counters, GFP_KERNEL_ACCOUNT);
 	if (!ifc->skb) {
 		kfree(ifc);
 		return NULL;
@@ -113,7 +114,7 @@ static int qt_iface_map(struct qt_net *qn, int ifindex, struct qt_iface *ifc)
 		xa_erase(&qn->iface_by_index, ifindex);
 		return 0;
 	}
-	return xa_err(xa_store(&qn->iface_by_index, ifindex, ifc, GFP_KERNEL));
+	return xa_err(xa_store(&qn->iface_by_index, ifindex, ifc, GFP_KERNEL_ACCOUNT));
 }
 
 static void qt_iface_attach(struct qt_net *qn, struct net_device *dev, bool renamed)
