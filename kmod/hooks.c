@@ -13,6 +13,7 @@
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
+#include <linux/sctp.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
@@ -51,7 +52,8 @@ static u8 qt_l4proto(const struct sk_buff *skb, u8 pf)
 
 /*
  * Wire size of an skb: a GSO/GRO skb leaves or arrived as gso_segs packets, each
- * with its own copy of the headers (as qdisc_pkt_len_init counts it).
+ * with its own copy of the headers (as qdisc_pkt_len_init counts it, and SCTP's
+ * common header, which qdisc_pkt_len_init leaves out).
  */
 static void qt_wire_size(const struct sk_buff *skb, unsigned int *bytes, unsigned int *packets)
 {
@@ -75,6 +77,8 @@ static void qt_wire_size(const struct sk_buff *skb, unsigned int *bytes, unsigne
 		hdr += __tcp_hdrlen(th);
 	} else if (shinfo->gso_type & SKB_GSO_UDP_L4) {
 		hdr += sizeof(struct udphdr);
+	} else if (shinfo->gso_type & SKB_GSO_SCTP) {
+		hdr += sizeof(struct sctphdr);
 	}
 	if (hdr >= skb->len || !shinfo->gso_size)
 		return;
