@@ -134,11 +134,15 @@ static bool qt_fragments_v4_tx(struct sock *sk, struct sk_buff *skb, unsigned in
 	return true;
 }
 
+/* A route with RTAX_FEATURE_ALLFRAG fragments every IPv6 datagram, until 6.7. */
+static bool qt_allfrag(const struct dst_entry *dst)
+{
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 7, 0)
-#define qt_allfrag(dst) dst_allfrag(dst)	/* the route's RTAX_FEATURE_ALLFRAG */
+	return dst_allfrag(dst);
 #else
-#define qt_allfrag(dst) false
+	return false;
 #endif
+}
 
 /*
  * As __ip6_finish_output() and ip6_fragment() decide: the path MTU, lowered to
