@@ -13,9 +13,11 @@
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
+#include <linux/sctp.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
+#include <linux/version.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
 #include <net/sock.h>
@@ -50,7 +52,8 @@ static u8 qt_l4proto(const struct sk_buff *skb, u8 pf)
 
 /*
  * Wire size of an skb: a GSO/GRO skb leaves or arrived as gso_segs packets, each
- * with its own copy of the headers (as qdisc_pkt_len_init counts it).
+ * with its own copy of the headers (as qdisc_pkt_len_init counts it, and SCTP's
+ * common header, which qdisc_pkt_len_init leaves out).
  */
 static void qt_wire_size(const struct sk_buff *skb, unsigned int *bytes, unsigned int *packets)
 {
@@ -74,6 +77,8 @@ static void qt_wire_size(const struct sk_buff *skb, unsigned int *bytes, unsigne
 		hdr += __tcp_hdrlen(th);
 	} else if (shinfo->gso_type & SKB_GSO_UDP_L4) {
 		hdr += sizeof(struct udphdr);
+	} else if (shinfo->gso_type & SKB_GSO_SCTP) {
+		hdr += sizeof(struct sctphdr);
 	}
 	if (hdr >= skb->len || !shinfo->gso_size)
 		return;
@@ -87,62 +92,129 @@ static void qt_wire_size(const struct sk_buff *skb, unsigned int *bytes, unsigne
 /*
  * An IP packet larger than its path MTU leaves as fragments (after POST_ROUTING),
  * and arrives reassembled (before LOCAL_IN; IPv6 by nf_defrag_ipv6). Count the
- * fragments the wire carries: every one but the last holds the largest multiple
- * of 8 data bytes that fits, behind its own copy of the unfragmentable headers
- * (and, for IPv6, a fragment header).
+ * fragments the wire carries: each carries at most max_data bytes of the
+ * datagram behind its own copy of the unfragmentable headers (and, for IPv6, a
+ * fragment header); all but the last carry the largest multiple of 8 that fits.
+ * IPv4 options that are not copied are NOPed in later fragments, so the header
+ * length stays.
  */
-static void qt_fragments(unsigned int len, unsigned int hlen, unsigned int frag_size,
-			 unsigned int frag_hdr, unsigned int *bytes, unsigned int *packets)
+static void qt_fragments(unsigned int len, unsigned int hlen, unsigned int frag_hdr,
+			 unsigned int max_data, unsigned int *bytes, unsigned int *packets)
 {
-	unsigned int chunk;
+	unsigned int chunk = max_data & ~7U, n = 1;
 
-	if (frag_size <= hlen + frag_hdr + 8 || len <= hlen)
-		return;
-	chunk = (frag_size - hlen - frag_hdr) & ~7U;
-	*packets = DIV_ROUND_UP(len - hlen, chunk);
-	*bytes = len + (*packets - 1) * hlen + *packets * frag_hdr;
+	if (len <= hlen || !chunk)
+		return;		/* the stack drops it */
+	if (len - hlen > max_data)
+		n += DIV_ROUND_UP(len - hlen - max_data, chunk);
+	*packets = n;
+	*bytes = len + (n - 1) * hlen + n * frag_hdr;
 }
 
-static void qt_fragments_v4(struct sk_buff *skb, bool rx, unsigned int *bytes,
-			    unsigned int *packets)
+/*
+ * As __ip_finish_output(), ip_fragment() and ip_do_fragment() decide. False if
+ * the stack drops the packet instead (DF set and not to be ignored: a raw socket's
+ * own header, a forwarded or reassembled packet).
+ */
+static bool qt_fragments_v4_tx(struct sock *sk, struct sk_buff *skb, unsigned int *bytes,
+			       unsigned int *packets)
 {
-	const struct iphdr *iph = ip_hdr(skb);
-	unsigned int mtu;
+	unsigned int mtu = ip_skb_dst_mtu(sk, skb), max = IPCB(skb)->frag_max_size;
+	unsigned int hlen = ip_hdrlen(skb);
 
-	if (rx) {	/* reassembled: frag_max_size is the largest fragment seen */
-		if (IPCB(skb)->frag_max_size)
-			qt_fragments(skb->len, ip_hdrlen(skb), IPCB(skb)->frag_max_size, 0,
-				     bytes, packets);
-		return;
-	}
-	mtu = ip_skb_dst_mtu(skb->sk, skb);
-	if (skb->len <= mtu || ((iph->frag_off & htons(IP_DF)) && !skb->ignore_df))
-		return;	/* fits, or will be dropped with an ICMP error */
-	qt_fragments(skb->len, ip_hdrlen(skb), mtu, 0, bytes, packets);
+	if (likely(skb->len <= mtu && !max))
+		return true;
+	if ((ip_hdr(skb)->frag_off & htons(IP_DF)) && (!skb->ignore_df || max > mtu))
+		return false;	/* ICMP Fragmentation Needed */
+	if (max && max < mtu)
+		mtu = max;
+	if (mtu < hlen + 8)
+		return false;
+	qt_fragments(skb->len, hlen, 0, mtu - hlen, bytes, packets);
+	return true;
 }
 
-static void qt_fragments_v6(struct sk_buff *skb, bool rx, unsigned int *bytes,
-			    unsigned int *packets)
+/* A route with RTAX_FEATURE_ALLFRAG fragments every IPv6 datagram, until 6.7. */
+static bool qt_allfrag(const struct dst_entry *dst)
 {
-	unsigned int size;
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 7, 0)
+	return dst_allfrag(dst);
+#else
+	return false;
+#endif
+}
+
+/*
+ * As __ip6_finish_output() and ip6_fragment() decide: the path MTU, lowered to
+ * the largest fragment of a datagram the stack reassembled (frag_max_size), then
+ * to the socket's IPV6_MTU. A datagram the socket built in pieces of that size
+ * leaves as those pieces (the frag_list fast path: none larger than the
+ * aligned size), a reassembled one as the fragments it came in.
+ */
+static bool qt_fragments_v6_tx(struct sk_buff *skb, unsigned int *bytes,
+			       unsigned int *packets)
+{
+	unsigned int mtu = ip6_skb_dst_mtu(skb), max = IP6CB(skb)->frag_max_size;
+	const struct ipv6_pinfo *np;
+	unsigned int frag_size;
 	u8 *prevhdr;
 	int hlen;
 
-	if (rx) {
-		size = IP6CB(skb)->frag_max_size;
-		if (!size)
-			return;
-	} else {
-		size = ip6_skb_dst_mtu(skb);
-		if (IP6CB(skb)->frag_max_size && IP6CB(skb)->frag_max_size < size)
-			size = IP6CB(skb)->frag_max_size;
-		if (skb->len <= size || !skb->ignore_df)
-			return;
-	}
+	if (likely(skb->len <= mtu && (!max || skb->len <= max) &&
+		   !qt_allfrag(skb_dst(skb))))
+		return true;
+	if ((!skb->ignore_df && skb->len > mtu) || max > mtu)
+		return false;	/* ICMPv6 Packet Too Big */
+	if (max)
+		mtu = max;
+	np = skb->sk && !dev_recursion_level() ? inet6_sk(skb->sk) : NULL;
+	frag_size = np ? READ_ONCE(np->frag_size) : 0;
+	if (frag_size && frag_size < mtu)
+		mtu = frag_size;
 	hlen = ip6_find_1stfragopt(skb, &prevhdr);
-	if (hlen < 0)
+	if (hlen < 0 || mtu < hlen + sizeof(struct frag_hdr) + 8)
+		return false;
+	mtu -= hlen + sizeof(struct frag_hdr);
+	qt_fragments(skb->len, hlen, sizeof(struct frag_hdr), max ? mtu : mtu & ~7U,
+		     bytes, packets);
+	return true;
+}
+
+/* A reassembled datagram: frag_max_size is the largest fragment it came in. */
+static void qt_fragments_rx(struct sk_buff *skb, u8 pf, unsigned int *bytes,
+			    unsigned int *packets)
+{
+	unsigned int max;
+	u8 *prevhdr;
+	int hlen;
+
+	if (pf == NFPROTO_IPV4) {
+		max = IPCB(skb)->frag_max_size;
+		hlen = ip_hdrlen(skb);
+		if (max > hlen)
+			qt_fragments(skb->len, hlen, 0, max - hlen, bytes, packets);
 		return;
-	qt_fragments(skb->len, hlen, size, sizeof(struct frag_hdr), bytes, packets);
+	}
+	max = IP6CB(skb)->frag_max_size;
+	if (!max)
+		return;
+	hlen = ip6_find_1stfragopt(skb, &prevhdr);
+	if (hlen >= 0 && max > hlen + sizeof(struct frag_hdr))
+		qt_fragments(skb->len, hlen, sizeof(struct frag_hdr),
+			     max - hlen - sizeof(struct frag_hdr), bytes, packets);
+}
+
+/* False if the packet never reaches the wire. */
+static bool qt_fragments_of(struct sk_buff *skb, const struct nf_hook_state *state,
+			    unsigned int *bytes, unsigned int *packets)
+{
+	if (state->hook == NF_INET_LOCAL_IN) {
+		qt_fragments_rx(skb, state->pf, bytes, packets);
+		return true;
+	}
+	if (state->pf == NFPROTO_IPV4)
+		return qt_fragments_v4_tx(state->sk, skb, bytes, packets);
+	return qt_fragments_v6_tx(skb, bytes, packets);
 }
 
 static bool qt_forwarded(const struct sk_buff *skb, u8 pf)
@@ -195,14 +267,9 @@ static unsigned int qt_hook(void *priv, struct sk_buff *skb, const struct nf_hoo
 		uid = sock_net_uid(state->net, NULL);
 	}
 	qt_wire_size(skb, &bytes, &packets);
-	if (!skb_is_gso(skb)) {
-		if (state->pf == NFPROTO_IPV4)
-			qt_fragments_v4(skb, rx, &bytes, &packets);
-		else
-			qt_fragments_v6(skb, rx, &bytes, &packets);
-	}
-	qt_bill(qn, ifc, full, tag, uid, rx ? QT_RX : QT_TX,
-		qt_proto_of(qt_l4proto(skb, state->pf)), bytes, packets);
+	if (skb_is_gso(skb) || qt_fragments_of(skb, state, &bytes, &packets))
+		qt_bill(qn, ifc, full, tag, uid, rx ? QT_RX : QT_TX,
+			qt_proto_of(qt_l4proto(skb, state->pf)), bytes, packets);
 	if (put && sk)
 		sock_gen_put(sk);
 	return NF_ACCEPT;

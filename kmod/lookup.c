@@ -9,9 +9,15 @@
  * a reference: UDP sockets are freed after an RCU grace period and hooks run
  * under RCU. A unicast datagram then carries the socket on to udp_rcv, the way
  * early demux (and TPROXY, and BPF's sk_assign) hand the stack a socket it would
- * otherwise look up itself: the lookup is done once, not twice. Everything else (a
+ * otherwise look up itself: the lookup is done once, not twice. UDP-Lite is the
+ * same with its own table (udplite_rcv is __udp4_lib_rcv/__udp6_lib_rcv on
+ * udplite_table, and takes a prefetched socket the same way). Everything else (a
  * SYN to a listener, ICMP errors, IPv6 extension headers) takes xt_socket's
  * lookup, which returns a reference.
+ *
+ * Not found, so billed to uid 0 on ingress: ICMP echo replies to ping sockets
+ * (ping_lookup and its table are private to net/ipv4/ping.c) and SCTP (its
+ * lookups are private to sctp.ko); see README.md.
  */
 #include <linux/module.h>
 #include <linux/ip.h>
@@ -22,6 +28,7 @@
 #include <net/ipv6.h>
 #include <net/route.h>
 #include <net/udp.h>
+#include <net/udplite.h>
 #include <net/sock.h>
 #include <net/netfilter/nf_socket.h>
 #include <net/netfilter/ipv6/nf_defrag_ipv6.h>
@@ -38,8 +45,10 @@ static struct sock *(*qt_lookup_v6)(struct net *, const struct sk_buff *,
 int (*qt_defrag6_enable)(struct net *);
 void (*qt_defrag6_disable)(struct net *);
 
-static struct udp_table *qt_udp_table(const struct net *net)
+static struct udp_table *qt_udp_table(const struct net *net, u8 proto)
 {
+	if (proto == IPPROTO_UDPLITE)
+		return &udplite_table;
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
 	return net->ipv4.udp_table;	/* per namespace since 6.2 */
 #else
@@ -62,7 +71,7 @@ static void qt_udp_prefetch(struct sk_buff *skb, struct sock *sk)
 	}
 }
 
-static struct sock *qt_udp4_sock(struct net *net, struct sk_buff *skb)
+static struct sock *qt_udp4_sock(struct net *net, struct sk_buff *skb, u8 proto)
 {
 	const struct iphdr *iph = ip_hdr(skb);
 	struct udphdr _uh;
@@ -73,7 +82,7 @@ static struct sock *qt_udp4_sock(struct net *net, struct sk_buff *skb)
 	if (!uh)
 		return NULL;
 	sk = __udp4_lib_lookup(net, iph->saddr, uh->source, iph->daddr, uh->dest,
-			       inet_iif(skb), inet_sdif(skb), qt_udp_table(net), skb);
+			       inet_iif(skb), inet_sdif(skb), qt_udp_table(net, proto), skb);
 	if (IS_ERR_OR_NULL(sk))
 		return NULL;
 	rt = skb_rtable(skb);
@@ -82,7 +91,7 @@ static struct sock *qt_udp4_sock(struct net *net, struct sk_buff *skb)
 	return sk;
 }
 
-static struct sock *qt_udp6_sock(struct net *net, struct sk_buff *skb)
+static struct sock *qt_udp6_sock(struct net *net, struct sk_buff *skb, u8 proto)
 {
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
 	struct udphdr _uh;
@@ -93,7 +102,8 @@ static struct sock *qt_udp6_sock(struct net *net, struct sk_buff *skb)
 	if (!uh)
 		return NULL;
 	sk = __udp6_lib_lookup(net, &ip6h->saddr, uh->source, &ip6h->daddr, uh->dest,
-			       inet6_iif(skb), inet6_sdif(skb), qt_udp_table(net), skb);
+			       inet6_iif(skb), inet6_sdif(skb), qt_udp_table(net, proto),
+			       skb);
 	if (IS_ERR_OR_NULL(sk))
 		return NULL;
 	if (!ipv6_addr_is_multicast(&ip6h->daddr))
@@ -108,15 +118,19 @@ static struct sock *qt_udp6_sock(struct net *net, struct sk_buff *skb)
 struct sock *qt_rx_sock(struct net *net, struct sk_buff *skb, const struct net_device *dev,
 			u8 pf, bool *put)
 {
+	u8 proto;
+
 	*put = false;
 	if (pf == NFPROTO_IPV4) {
-		if (ip_hdr(skb)->protocol == IPPROTO_UDP)
-			return qt_udp4_sock(net, skb);
+		proto = ip_hdr(skb)->protocol;
+		if (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE)
+			return qt_udp4_sock(net, skb, proto);
 		*put = true;
 		return qt_lookup_v4(net, skb, dev);
 	}
-	if (ipv6_hdr(skb)->nexthdr == IPPROTO_UDP)
-		return qt_udp6_sock(net, skb);
+	proto = ipv6_hdr(skb)->nexthdr;
+	if (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE)
+		return qt_udp6_sock(net, skb, proto);
 	*put = true;
 	return qt_lookup_v6(net, skb, dev);
 }
