@@ -160,9 +160,16 @@ static void qt_stat_drop(struct qt_stat *st)
 	qt_stat_free(st);
 }
 
+/*
+ * Is there room for the entry? Checked before allocating, so a uid over its budget
+ * costs each of its packets a lookup, not an allocation and a lock;
+ * qt_uid_entry_take() decides under its lock.
+ */
 static bool qt_stat_room(struct qt_net *qn, const struct qt_stat_key *key)
 {
-	return !key->tag || READ_ONCE(qn->tag_entries) < READ_ONCE(qt_max_stats_entries);
+	return !key->tag ||
+	       (READ_ONCE(qn->tag_entries) < READ_ONCE(qt_max_stats_entries) &&
+		qt_uid_entries_get(key->uid) < READ_ONCE(qt_max_uid_stats_entries));
 }
 
 static struct qt_stat *qt_stat_insert(struct qt_net *qn, struct qt_stat *st)
