@@ -1,5 +1,5 @@
 //! The text of ctrl commands, formatted without allocation, exactly as libcutils writes
-//! them (DESIGN §3.2): `t <fd> <tag<<32> <uid>`, `u <fd>`, `s <set> <uid>`,
+//! them (kmod/README.md, "Files"): `t <fd> <tag<<32> <uid>`, `u <fd>`, `s <set> <uid>`,
 //! `d <tag<<32> <uid>`, with `-1` for "the caller's uid".
 
 use std::os::fd::RawFd;

@@ -8,7 +8,7 @@ use crate::lex::{dec_u64, lines, next_field, show};
 use crate::paths::{proc_dir, ProcFile};
 use crate::read::{read_path, read_proc};
 
-/// The exact header of `iface_stat_fmt` (DESIGN §3.5).
+/// The exact header of `iface_stat_fmt` (kmod/README.md, "Files").
 ///
 /// ```
 /// assert!(qtag::IFACE_STAT_FMT_HEADER.starts_with("ifname total_skb_rx_bytes"));

@@ -1,4 +1,4 @@
-//! The tagged-socket listing read from `ctrl` (DESIGN §3.3).
+//! The tagged-socket listing read from `ctrl` (kmod/README.md, "Semantics": Listing).
 
 use crate::error::{Error, Privilege, Result};
 use crate::lex::{dec_i64, dec_u32, dec_u64, hex_u64, lines, next_field, show};

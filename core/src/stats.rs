@@ -9,7 +9,7 @@ use crate::lex::{dec_u32, dec_u64, hex_u64, next_field, show};
 use crate::paths::ProcFile;
 use crate::read::{read_path, read_proc};
 
-/// The exact first line of `stats` (DESIGN §3.4).
+/// The exact first line of `stats` (kmod/README.md, "Files").
 ///
 /// ```
 /// assert!(qtag::STATS_HEADER.starts_with("idx iface acct_tag_hex uid_tag_int cnt_set "));

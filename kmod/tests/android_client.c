@@ -2,7 +2,7 @@
 /*
  * android_client: behaves like an Android process using libcutils' qtaguid calls and the
  * framework's stats parser, against /proc/net/xt_qtaguid. Written for qtag from the
- * documented facts of that interface (DESIGN §3), not from Android's sources:
+ * documented facts of that interface (kmod/README.md), not from Android's sources:
  *
  *  - /dev/xt_qtaguid is opened once per process and kept open;
  *  - every command opens ctrl, writes one command with exactly these formats, closes it:

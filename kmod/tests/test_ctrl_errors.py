@@ -1,4 +1,4 @@
-"""ctrl commands: every success and error case of DESIGN §3.2, the ctrl listing (§3.3) and
+"""ctrl commands: every success and error case of kmod/README.md's command table, the ctrl listing and
 /dev/xt_qtaguid. Run as root (accounting privilege via CAP_NET_ADMIN).
 
 After every rejected write the listing of tagged sockets must be unchanged and the module

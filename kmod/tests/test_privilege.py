@@ -1,4 +1,4 @@
-"""Privilege rules (DESIGN §3.6, kmod/README.md): who may tag for whom, change counter
+"""Privilege rules (kmod/README.md: Semantics, Security): who may tag for whom, change counter
 sets, delete data and read whose rows; privilege is judged on the opener of the file *and*
 its user; default file modes.
 
