@@ -57,18 +57,31 @@ public final class Overhead {
         if (sink == 42) System.err.println(sink);
     }
 
-    /** The socket's descriptor, from /proc/self/fd: the newest socket link. */
+    /**
+     * The socket's descriptor: its inode from /proc/net/udp{,6} by local port, then the
+     * /proc/self/fd link to that inode. (The JVM opens sockets of its own, so "the newest
+     * socket" may be a netlink or unix one, which the kernel refuses to tag.)
+     */
     private static int fdOf(DatagramSocket sock) throws Exception {
-        TrafficStats.tagDatagramSocket(sock);
-        int best = -1;
+        String port = String.format(":%04X", sock.getLocalPort());
+        String inode = null;
+        for (String table : new String[] {"/proc/net/udp", "/proc/net/udp6"}) {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of(table))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 9 && f[1].endsWith(port)) inode = f[9];
+            }
+        }
+        if (inode == null) throw new IllegalStateException("socket not in /proc/net/udp: port" + port);
+        String target = "socket:[" + inode + "]";
         for (java.io.File f : new java.io.File("/proc/self/fd").listFiles()) {
             try {
-                String target = java.nio.file.Files.readSymbolicLink(f.toPath()).toString();
-                if (target.startsWith("socket:")) best = Math.max(best, Integer.parseInt(f.getName()));
+                if (java.nio.file.Files.readSymbolicLink(f.toPath()).toString().equals(target)) {
+                    return Integer.parseInt(f.getName());
+                }
             } catch (java.nio.file.NoSuchFileException e) {
                 // the listing's own descriptor, closed by now
             }
         }
-        return best;
+        throw new IllegalStateException("no descriptor links to " + target);
     }
 }
